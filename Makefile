@@ -1,0 +1,72 @@
+# campaign_exporter: build, test and demo.
+#
+#   make demo   local campaign_demo database with the reference schema, demo
+#               data and a few injected faults, and the exporter serving it
+#   make test   everything CI runs: vet, Go tests on a real PostgreSQL, rules
+#
+# Tools the tests need are built from the Go module proxy at pinned versions
+# into .tools/bin, once.
+
+GO              ?= go
+TOOLS           := $(CURDIR)/.tools/bin
+PROMETHEUS_VERSION   := v0.316.0
+ALERTMANAGER_VERSION := v0.28.1
+PROMTOOL        := $(TOOLS)/promtool
+PROMETHEUS      := $(TOOLS)/prometheus
+ALERTMANAGER    := $(TOOLS)/alertmanager
+BINARY          := campaign_exporter
+
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+BRANCH   ?= $(shell git rev-parse --abbrev-ref HEAD 2>/dev/null || echo unknown)
+VPKG     := github.com/prometheus/common/version
+LDFLAGS  := -X $(VPKG).Version=$(VERSION) -X $(VPKG).Revision=$(REVISION) -X $(VPKG).Branch=$(BRANCH) -X $(VPKG).BuildUser=campaign_exporter
+
+# The demo database and the DSN the exporter serves it with.
+PGADMIN  ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
+DEMO_DB  ?= campaign_demo
+DEMO_SCALE ?= 1
+DEMO_LISTEN ?= :9817
+
+.PHONY: all build test vet gotest rules demo demo-db e2e bench bench-schema bench-exporter fuzz clean tools
+
+all: build
+
+build:
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BINARY) .
+
+test: vet gotest rules
+
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+	$(GO) vet ./...
+
+gotest:
+	$(GO) test -count=1 ./...
+
+rules: $(PROMTOOL)
+	$(PROMTOOL) check rules alerts/campaign-alerts.yml
+	$(PROMTOOL) test rules alerts/tests/*.yml
+
+$(PROMTOOL):
+	GOBIN=$(TOOLS) $(GO) install github.com/prometheus/prometheus/cmd/promtool@$(PROMETHEUS_VERSION)
+
+$(PROMETHEUS):
+	GOBIN=$(TOOLS) $(GO) install github.com/prometheus/prometheus/cmd/prometheus@$(PROMETHEUS_VERSION)
+
+$(ALERTMANAGER):
+	GOBIN=$(TOOLS) $(GO) install github.com/prometheus/alertmanager/cmd/alertmanager@$(ALERTMANAGER_VERSION)
+
+tools: $(PROMTOOL) $(PROMETHEUS) $(ALERTMANAGER)
+
+demo-db:
+	PGADMIN='$(PGADMIN)' DEMO_DB='$(DEMO_DB)' DEMO_SCALE='$(DEMO_SCALE)' scripts/demo-db.sh
+
+demo: build demo-db
+	PGADMIN='$(PGADMIN)' DEMO_DB='$(DEMO_DB)' DEMO_LISTEN='$(DEMO_LISTEN)' scripts/demo.sh
+
+bench-schema:
+	scripts/bench-schema.sh
+
+clean:
+	rm -rf $(BINARY) .tools .demo

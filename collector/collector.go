@@ -1,0 +1,410 @@
+// Package collector runs the campaign system's checks against PostgreSQL and
+// turns their rows into Prometheus metrics.
+//
+// This file is the framework: the Collector interface, the registry of
+// collectors, and the engine that runs them on each scrape with a timeout,
+// a cache (minimum interval), one shared in-flight run per collector, and
+// per-collector success so that one failing check never spoils the scrape.
+package collector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+)
+
+const namespace = "campaign"
+
+// Querier is what collectors read from: a pgx pool in production.
+type Querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// Collector reads one part of the campaign system.
+type Collector interface {
+	// Update runs the collector's queries and sends its metrics. It returns
+	// an error instead of logging: the engine logs and records success.
+	Update(ctx context.Context, db Querier, ch chan<- prometheus.Metric) error
+}
+
+// Options are collector-specific settings (the --collector.NAME.OPTION flags).
+type Options struct {
+	// TableStatsTables and IndexUsageTables name the tables reported on.
+	TableStatsTables []string
+	IndexUsageTables []string
+	// BackupRetention is how old a dim_date_backup row may get before it
+	// counts as expired.
+	BackupRetention time.Duration
+}
+
+// DefaultTables are the tables monitored unless configured otherwise.
+var DefaultTables = []string{"campaigns", "dim_date", "holidays", "orders", "dim_date_backup"}
+
+type factory struct {
+	name            string
+	enabledDefault  bool
+	intervalDefault time.Duration
+	build           func(Options) Collector
+}
+
+// factories is filled by each collector file's init and never changed after.
+var factories = map[string]factory{}
+
+func registerCollector(name string, enabledByDefault bool, minInterval time.Duration, build func(Options) Collector) {
+	if _, dup := factories[name]; dup {
+		panic("collector registered twice: " + name)
+	}
+	factories[name] = factory{name, enabledByDefault, minInterval, build}
+}
+
+// Names lists every registered collector, sorted.
+func Names() []string {
+	names := make([]string, 0, len(factories))
+	for n := range factories {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Settings tune one enabled collector.
+type Settings struct {
+	// MinInterval: a successful run's data is served from cache until it is
+	// this old. 0 runs on every scrape.
+	MinInterval time.Duration
+	// Timeout bounds one run; 0 leaves only the scrape's deadline.
+	Timeout time.Duration
+}
+
+// Config selects and tunes the collectors of one target.
+type Config struct {
+	Collectors map[string]Settings // the enabled ones
+	Options    Options
+}
+
+// DefaultConfig enables the collectors that are on by default, with their
+// default intervals.
+func DefaultConfig() Config {
+	c := Config{Collectors: map[string]Settings{}, Options: DefaultOptions()}
+	for _, f := range factories {
+		if f.enabledDefault {
+			c.Collectors[f.name] = Settings{MinInterval: f.intervalDefault}
+		}
+	}
+	return c
+}
+
+// DefaultOptions are the collector options' defaults.
+func DefaultOptions() Options {
+	return Options{TableStatsTables: DefaultTables, IndexUsageTables: DefaultTables, BackupRetention: 30 * 24 * time.Hour}
+}
+
+// DefaultMinInterval is a collector's built-in minimum interval.
+func DefaultMinInterval(name string) time.Duration { return factories[name].intervalDefault }
+
+// Exporter runs the enabled collectors of one database.
+type Exporter struct {
+	db         Querier
+	ping       func(context.Context) error
+	logger     log.Logger
+	collectors []*managed
+	pinger     flight[struct{}]
+}
+
+// New builds an exporter over db. ping checks the database is reachable;
+// with a pgx pool it is pool.Ping.
+func New(db Querier, ping func(context.Context) error, cfg Config, logger log.Logger) (*Exporter, error) {
+	e := &Exporter{db: db, ping: ping, logger: logger}
+	for name, s := range cfg.Collectors {
+		f, ok := factories[name]
+		if !ok {
+			return nil, fmt.Errorf("unknown collector %q (known: %s)", name, strings.Join(Names(), ", "))
+		}
+		e.collectors = append(e.collectors, &managed{
+			name:     name,
+			c:        f.build(cfg.Options),
+			settings: s,
+			logger:   log.With(logger, "collector", name),
+		})
+	}
+	sort.Slice(e.collectors, func(i, j int) bool { return e.collectors[i].name < e.collectors[j].name })
+	return e, nil
+}
+
+var (
+	upDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "", "up"),
+		"1 when this scrape could reach the database, else 0.", nil, nil)
+	successDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "collector", "success"),
+		"1 when the collector's data in this scrape is from a successful run.", []string{"collector"}, nil)
+	durationDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "collector", "duration_seconds"),
+		"How long the collector's last database run took.", []string{"collector"}, nil)
+	lastSuccessDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "collector", "last_success_timestamp_seconds"),
+		"When the collector's data was last fetched successfully.", []string{"collector"}, nil)
+)
+
+// Collect runs one scrape: a reachability check, then every collector
+// concurrently, each served from cache while fresh. ctx bounds the scrape;
+// queries still running when it ends are cancelled on the server.
+func (e *Exporter) Collect(ctx context.Context, ch chan<- prometheus.Metric) {
+	_, err := e.pinger.do(ctx, func(ctx context.Context) (struct{}, error) { return struct{}{}, e.ping(ctx) })
+	up := err == nil
+	ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, boolValue(up))
+
+	var wg sync.WaitGroup
+	for _, m := range e.collectors {
+		if !up {
+			m.emitSelf(ch, false)
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			metrics, ok := m.get(ctx, e.db)
+			for _, metric := range metrics {
+				ch <- metric
+			}
+			m.emitSelf(ch, ok)
+		}()
+	}
+	wg.Wait()
+}
+
+// Scraper binds an Exporter to one scrape's context, as a
+// prometheus.Collector for a per-request registry.
+func (e *Exporter) Scraper(ctx context.Context) prometheus.Collector { return scraper{e, ctx} }
+
+type scraper struct {
+	e   *Exporter
+	ctx context.Context
+}
+
+// Describe sends nothing: the metrics depend on what the database returns,
+// so the collector is unchecked.
+func (scraper) Describe(chan<- *prometheus.Desc) {}
+
+func (s scraper) Collect(ch chan<- prometheus.Metric) { s.e.Collect(s.ctx, ch) }
+
+// managed is one collector with its cache, in-flight run and log state.
+type managed struct {
+	name     string
+	c        Collector
+	settings Settings
+	logger   log.Logger
+	flight   flight[[]prometheus.Metric]
+
+	mu          sync.Mutex
+	cached      []prometheus.Metric // from the last successful run
+	cachedAt    time.Time           // when that run started; zero: no cache
+	lastSuccess time.Time
+	lastRunTook time.Duration
+	hasRun      bool
+	lastErr     string // the last error logged, to log repeats at debug
+}
+
+// get returns the collector's metrics for this scrape and whether they come
+// from a successful run: from cache while fresh, else from a run it starts
+// or one already in flight for another scrape.
+func (m *managed) get(ctx context.Context, db Querier) ([]prometheus.Metric, bool) {
+	if metrics, ok := m.fresh(); ok {
+		return metrics, true
+	}
+	metrics, err := m.flight.do(ctx, func(ctx context.Context) ([]prometheus.Metric, error) {
+		// A run that finished just before this one started may have
+		// refreshed the cache.
+		if metrics, ok := m.fresh(); ok {
+			return metrics, nil
+		}
+		return m.execute(ctx, db)
+	})
+	return metrics, err == nil
+}
+
+func (m *managed) fresh() ([]prometheus.Metric, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.cachedAt.IsZero() || m.settings.MinInterval <= 0 || time.Since(m.cachedAt) >= m.settings.MinInterval {
+		return nil, false
+	}
+	return m.cached, true
+}
+
+// execute runs the collector once under ctx, bounded by its timeout, and
+// records the outcome. Failures are not cached: the next scrape retries.
+func (m *managed) execute(ctx context.Context, db Querier) ([]prometheus.Metric, error) {
+	if m.settings.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, m.settings.Timeout)
+		defer cancel()
+	}
+	start := time.Now()
+	metrics, err := collect(ctx, m.c, db)
+	took := time.Since(start)
+	if err == nil {
+		err = checkDuplicates(metrics)
+	}
+	if err != nil {
+		metrics = nil
+		if ctxErr := ctx.Err(); ctxErr != nil && !errors.Is(err, ctxErr) {
+			err = fmt.Errorf("%w: %v", ctxErr, err)
+		}
+	}
+
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.hasRun = true
+	m.lastRunTook = took
+	if err == nil {
+		m.cached, m.cachedAt, m.lastSuccess = metrics, start, time.Now()
+	}
+	m.logResult(err)
+	return metrics, err
+}
+
+// collect gathers what one Update sends.
+func collect(ctx context.Context, c Collector, db Querier) ([]prometheus.Metric, error) {
+	ch := make(chan prometheus.Metric, 64)
+	var metrics []prometheus.Metric
+	done := make(chan struct{})
+	go func() {
+		for metric := range ch {
+			metrics = append(metrics, metric)
+		}
+		close(done)
+	}()
+	err := c.Update(ctx, db, ch)
+	close(ch)
+	<-done
+	return metrics, err
+}
+
+// logResult logs a failure once when it starts or changes, and at debug
+// while it repeats, so a lasting problem does not flood the log: its
+// metric carries the signal. Called with m.mu held.
+func (m *managed) logResult(err error) {
+	if err == nil {
+		if m.lastErr != "" {
+			level.Info(m.logger).Log("msg", "collector recovered")
+			m.lastErr = ""
+		}
+		return
+	}
+	msg := err.Error()
+	switch {
+	case msg == m.lastErr:
+		level.Debug(m.logger).Log("msg", "collector failed", "err", err)
+	case IsMissingObject(err):
+		level.Warn(m.logger).Log("msg", "collector disabled by a missing database object; install it from schema/ or disable the collector", "err", err)
+	default:
+		level.Error(m.logger).Log("msg", "collector failed", "err", err)
+	}
+	m.lastErr = msg
+}
+
+func (m *managed) emitSelf(ch chan<- prometheus.Metric, ok bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ch <- prometheus.MustNewConstMetric(successDesc, prometheus.GaugeValue, boolValue(ok), m.name)
+	if m.hasRun {
+		ch <- prometheus.MustNewConstMetric(durationDesc, prometheus.GaugeValue, m.lastRunTook.Seconds(), m.name)
+	}
+	if !m.lastSuccess.IsZero() {
+		ch <- prometheus.MustNewConstMetric(lastSuccessDesc, prometheus.GaugeValue, float64(m.lastSuccess.UnixNano())/1e9, m.name)
+	}
+}
+
+// IsMissingObject tells whether err is PostgreSQL reporting that a function,
+// table, column or schema the query needs does not exist.
+func IsMissingObject(err error) bool {
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) {
+		return false
+	}
+	switch pgErr.Code {
+	case "42883", "42P01", "42703", "3F000": // undefined function, table, column, schema
+		return true
+	}
+	return false
+}
+
+// checkDuplicates rejects a run that would emit the same series twice (a
+// check function returning one check name on two rows, say): the registry
+// would otherwise fail the whole scrape.
+func checkDuplicates(metrics []prometheus.Metric) error {
+	seen := make(map[string]struct{}, len(metrics))
+	var pb dto.Metric
+	for _, metric := range metrics {
+		pb.Reset()
+		if err := metric.Write(&pb); err != nil {
+			return err
+		}
+		var key strings.Builder
+		key.WriteString(metric.Desc().String())
+		for _, lp := range pb.GetLabel() {
+			key.WriteString("\xff" + lp.GetName() + "=" + lp.GetValue())
+		}
+		if _, dup := seen[key.String()]; dup {
+			return fmt.Errorf("duplicate series %s: the query returned the same row key twice", key.String())
+		}
+		seen[key.String()] = struct{}{}
+	}
+	return nil
+}
+
+// flight shares one in-flight call among concurrent callers, so that
+// however many scrapes arrive at once, the database sees one run.
+type flight[T any] struct {
+	mu   sync.Mutex
+	call *flightCall[T]
+}
+
+type flightCall[T any] struct {
+	done chan struct{}
+	val  T
+	err  error
+}
+
+// do runs fn unless a call is already in flight, in which case it waits for
+// that one's result (or for its own ctx to end). fn runs under the starting
+// caller's ctx, so it never outlives that caller's scrape.
+func (f *flight[T]) do(ctx context.Context, fn func(context.Context) (T, error)) (T, error) {
+	f.mu.Lock()
+	if c := f.call; c != nil {
+		f.mu.Unlock()
+		select {
+		case <-c.done:
+			return c.val, c.err
+		case <-ctx.Done():
+			var zero T
+			return zero, ctx.Err()
+		}
+	}
+	c := &flightCall[T]{done: make(chan struct{})}
+	f.call = c
+	f.mu.Unlock()
+
+	c.val, c.err = fn(ctx)
+	f.mu.Lock()
+	f.call = nil
+	f.mu.Unlock()
+	close(c.done)
+	return c.val, c.err
+}
+
+func boolValue(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}

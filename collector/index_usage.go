@@ -1,0 +1,50 @@
+package collector
+
+import (
+	"context"
+
+	"github.com/campaign-exporter/campaign_exporter/queries"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+func init() {
+	registerCollector("index_usage", true, 0, func(o Options) Collector { return indexUsageCollector{tables: o.IndexUsageTables} })
+}
+
+var (
+	indexLabels      = []string{"schema", "table", "index"}
+	indexScansDesc   = indexDesc("scans_total", "Index scans started on the index (idx_scan).")
+	indexReadDesc    = indexDesc("tuples_read_total", "Index entries returned by scans (idx_tup_read).")
+	indexFetchedDesc = indexDesc("tuples_fetched_total", "Live table rows fetched by simple index scans (idx_tup_fetch).")
+	indexSizeDesc    = indexDesc("size_bytes", "Size of the index.")
+	indexUsageQuery  = queries.Get("index_usage")
+)
+
+func indexDesc(name, help string) *prometheus.Desc {
+	return prometheus.NewDesc(prometheus.BuildFQName(namespace, "index", name), help, indexLabels, nil)
+}
+
+// indexUsageCollector reports pg_stat_user_indexes for the monitored tables.
+type indexUsageCollector struct{ tables []string }
+
+var _ Collector = indexUsageCollector{}
+
+func (c indexUsageCollector) Update(ctx context.Context, db Querier, ch chan<- prometheus.Metric) error {
+	rows, err := db.Query(ctx, indexUsageQuery, c.tables)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var schema, table, index string
+		var scans, read, fetched, size int64
+		if err := rows.Scan(&schema, &table, &index, &scans, &read, &fetched, &size); err != nil {
+			return err
+		}
+		ch <- prometheus.MustNewConstMetric(indexScansDesc, prometheus.CounterValue, float64(scans), schema, table, index)
+		ch <- prometheus.MustNewConstMetric(indexReadDesc, prometheus.CounterValue, float64(read), schema, table, index)
+		ch <- prometheus.MustNewConstMetric(indexFetchedDesc, prometheus.CounterValue, float64(fetched), schema, table, index)
+		ch <- prometheus.MustNewConstMetric(indexSizeDesc, prometheus.GaugeValue, float64(size), schema, table, index)
+	}
+	return rows.Err()
+}

@@ -1,0 +1,57 @@
+package collector
+
+import (
+	"context"
+
+	"github.com/campaign-exporter/campaign_exporter/queries"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+func init() {
+	registerCollector("maintenance", true, 0, func(o Options) Collector { return maintenanceCollector{retention: o.BackupRetention.Seconds()} })
+}
+
+var (
+	backupExpiredDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "backup", "expired_rows"),
+		"dim_date_backup rows older than the retention, which the weekly cleanup should have deleted.", nil, nil)
+	cronLastRunDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "cron", "job_last_run_timestamp_seconds"),
+		"When the pg_cron job's latest run finished.", []string{"job"}, nil)
+	cronLastSuccessDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "cron", "job_last_run_success"),
+		"1 when the pg_cron job's latest run succeeded.", []string{"job"}, nil)
+	maintenanceQuery     = queries.Get("maintenance")
+	maintenanceCronQuery = queries.Get("maintenance_cron")
+)
+
+// maintenanceCollector reports missed backup cleanups and, where pg_cron is
+// installed, its jobs' latest runs.
+type maintenanceCollector struct{ retention float64 }
+
+var _ Collector = maintenanceCollector{}
+
+func (c maintenanceCollector) Update(ctx context.Context, db Querier, ch chan<- prometheus.Metric) error {
+	var expired int64
+	var hasCron bool
+	if err := db.QueryRow(ctx, maintenanceQuery, c.retention).Scan(&expired, &hasCron); err != nil {
+		return err
+	}
+	ch <- prometheus.MustNewConstMetric(backupExpiredDesc, prometheus.GaugeValue, float64(expired))
+	if !hasCron {
+		return nil
+	}
+	rows, err := db.Query(ctx, maintenanceCronQuery)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var job string
+		var lastRun float64
+		var ok bool
+		if err := rows.Scan(&job, &lastRun, &ok); err != nil {
+			return err
+		}
+		ch <- prometheus.MustNewConstMetric(cronLastRunDesc, prometheus.GaugeValue, lastRun, job)
+		ch <- prometheus.MustNewConstMetric(cronLastSuccessDesc, prometheus.GaugeValue, boolValue(ok), job)
+	}
+	return rows.Err()
+}

@@ -1,0 +1,211 @@
+// Package pgtest gives each test a fresh database on a real PostgreSQL server,
+// with the reference schema applied, and drops it when the test ends.
+//
+// The server is named by CAMPAIGN_TEST_DSN (a DSN of a role allowed to create
+// databases); without it, the local server at 127.0.0.1:5432 as user postgres.
+// Without a reachable server the tests fail, saying how to get one.
+package pgtest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// EnvDSN names the environment variable holding the admin DSN of the test server.
+const EnvDSN = "CAMPAIGN_TEST_DSN"
+
+const defaultDSN = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+
+// DB is one test's private database.
+type DB struct {
+	Name string
+	// DSN connects to the database as the admin role.
+	DSN string
+	// Pool is an admin connection pool on the database.
+	Pool *pgxpool.Pool
+}
+
+// AdminDSN is the DSN of the test server's maintenance database.
+func AdminDSN() string {
+	if dsn := os.Getenv(EnvDSN); dsn != "" {
+		return dsn
+	}
+	return defaultDSN
+}
+
+// RepoRoot is the repository's top directory (where go.mod is).
+func RepoRoot() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
+}
+
+// SchemaFiles lists schema/*.sql in the order they are applied, without
+// exporter-role.sql, which a DBA runs separately.
+func SchemaFiles() ([]string, error) {
+	files, err := filepath.Glob(filepath.Join(RepoRoot(), "schema", "*.sql"))
+	if err != nil {
+		return nil, err
+	}
+	out := files[:0]
+	for _, f := range files {
+		if filepath.Base(f) != "exporter-role.sql" {
+			out = append(out, f)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// New creates a database with the reference schema applied.
+func New(tb testing.TB) *DB {
+	tb.Helper()
+	db := NewEmpty(tb)
+	files, err := SchemaFiles()
+	if err != nil || len(files) == 0 {
+		tb.Fatalf("pgtest: no schema files found under %s/schema (%v)", RepoRoot(), err)
+	}
+	for _, f := range files {
+		db.ApplyFile(tb, f)
+	}
+	return db
+}
+
+// NewEmpty creates an empty database.
+func NewEmpty(tb testing.TB) *DB {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	admin, err := pgx.Connect(ctx, AdminDSN())
+	if err != nil {
+		tb.Fatalf("pgtest: cannot reach the test PostgreSQL server: %v\n"+
+			"Start one at 127.0.0.1:5432 with user postgres and trust auth "+
+			"(on Debian: apt-get install postgresql; pg_ctlcluster <version> main start), "+
+			"or point %s at a role that may create databases.", err, EnvDSN)
+	}
+	defer admin.Close(ctx)
+
+	name := "campaign_test_" + randomSuffix()
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		tb.Fatalf("pgtest: create database: %v", err)
+	}
+	cfg, err := pgx.ParseConfig(AdminDSN())
+	if err != nil {
+		tb.Fatalf("pgtest: parse %s: %v", EnvDSN, err)
+	}
+	dsn := withDatabase(AdminDSN(), name)
+	pool, err := pgxpool.New(ctx, dsn)
+	if err != nil {
+		tb.Fatalf("pgtest: connect to %s on %s: %v", name, cfg.Host, err)
+	}
+	db := &DB{Name: name, DSN: dsn, Pool: pool}
+	tb.Cleanup(func() { db.drop(tb) })
+	return db
+}
+
+func (db *DB) drop(tb testing.TB) {
+	db.Pool.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	admin, err := pgx.Connect(ctx, AdminDSN())
+	if err != nil {
+		tb.Errorf("pgtest: drop %s: %v", db.Name, err)
+		return
+	}
+	defer admin.Close(ctx)
+	// FORCE ends sessions a test left behind (PostgreSQL 13+).
+	if _, err := admin.Exec(ctx, "DROP DATABASE IF EXISTS "+db.Name+" WITH (FORCE)"); err != nil {
+		tb.Errorf("pgtest: drop %s: %v", db.Name, err)
+	}
+}
+
+// ApplyFile runs a SQL file (a path relative to the repository root, or
+// absolute) in one simple-protocol round trip, as psql -f would.
+func (db *DB) ApplyFile(tb testing.TB, path string) {
+	tb.Helper()
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(RepoRoot(), path)
+	}
+	sql, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatalf("pgtest: %v", err)
+	}
+	if err := db.ExecScript(string(sql)); err != nil {
+		tb.Fatalf("pgtest: apply %s: %v", filepath.Base(path), err)
+	}
+}
+
+// ExecScript runs a multi-statement script on one connection.
+func (db *DB) ExecScript(sql string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	conn, err := db.Pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	_, err = conn.Conn().PgConn().Exec(ctx, sql).ReadAll()
+	return err
+}
+
+// Exec runs one statement, failing the test on error.
+func (db *DB) Exec(tb testing.TB, sql string, args ...any) {
+	tb.Helper()
+	if _, err := db.Pool.Exec(context.Background(), sql, args...); err != nil {
+		tb.Fatalf("pgtest: %s: %v", firstLine(sql), err)
+	}
+}
+
+// QueryRow scans one row, failing the test on error.
+func (db *DB) QueryRow(tb testing.TB, sql string, dest []any, args ...any) {
+	tb.Helper()
+	if err := db.Pool.QueryRow(context.Background(), sql, args...).Scan(dest...); err != nil {
+		tb.Fatalf("pgtest: %s: %v", firstLine(sql), err)
+	}
+}
+
+// DSNAs is the database's DSN for another role (no password: the test server
+// trusts local connections), for least-privilege tests.
+func (db *DB) DSNAs(role string) string {
+	cfg, err := pgx.ParseConfig(db.DSN)
+	if err != nil {
+		panic(err)
+	}
+	u := url.URL{Scheme: "postgres", User: url.User(role), Host: fmt.Sprintf("%s:%d", cfg.Host, cfg.Port), Path: "/" + db.Name, RawQuery: "sslmode=disable"}
+	return u.String()
+}
+
+// withDatabase points a URL or keyword/value DSN at another database.
+func withDatabase(dsn, name string) string {
+	if u, err := url.Parse(dsn); err == nil && (u.Scheme == "postgres" || u.Scheme == "postgresql") {
+		u.Path = "/" + name
+		return u.String()
+	}
+	return dsn + " dbname=" + name
+}
+
+func randomSuffix() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i] + "…"
+	}
+	return s
+}

@@ -1,0 +1,155 @@
+// Command campaign_exporter exports the health, attribution-quality and
+// holiday-integrity checks of a PostgreSQL campaign-attribution system,
+// with its table and index statistics, as Prometheus metrics.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"strings"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/campaign-exporter/campaign_exporter/collector"
+	"github.com/campaign-exporter/campaign_exporter/internal/server"
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
+	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
+	sloggokit "github.com/tjhop/slog-gokit"
+)
+
+const exporterName = "campaign_exporter"
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", exporterName, err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	app := kingpin.New(exporterName, "Prometheus exporter for the PostgreSQL campaign-attribution system.")
+	var (
+		webFlags      = kingpinflag.AddFlags(app, ":9817")
+		metricsPath   = app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
+		dsnFile       = app.Flag("db.dsn-file", "File holding the data source name; else the DATA_SOURCE_NAME environment variable.").String()
+		maxConns      = app.Flag("db.max-connections", "Most connections open to the database at once.").Default("3").Int32()
+		stmtTimeout   = app.Flag("db.statement-timeout", "statement_timeout of the exporter's sessions.").Default("30s").Duration()
+		lockTimeout   = app.Flag("db.lock-timeout", "lock_timeout of the exporter's sessions.").Default("2s").Duration()
+		simple        = app.Flag("db.simple-protocol", "Use the simple query protocol (no prepared statements), for pgbouncer in transaction mode.").Bool()
+		scrapeMax     = app.Flag("scrape.timeout", "Longest a scrape may take, even if Prometheus allows more.").Default("30s").Duration()
+		scrapeOffset  = app.Flag("scrape.timeout-offset", "Kept back from Prometheus's scrape timeout header.").Default("500ms").Duration()
+		logLevel      = app.Flag("log.level", "Only log messages with the given severity or above: debug, info, warn, error.").Default("info").Enum("debug", "info", "warn", "error")
+		logFormat     = app.Flag("log.format", "Output format of log messages: logfmt or json.").Default("logfmt").Enum("logfmt", "json")
+		collectorFlag = collector.AddFlags(app)
+	)
+	app.Version(version.Print(exporterName))
+	app.HelpFlag.Short('h')
+	if _, err := app.Parse(args); err != nil {
+		return err
+	}
+
+	logger := newLogger(*logLevel, *logFormat)
+	cfg, err := collectorFlag.Config()
+	if err != nil {
+		return err
+	}
+	dsn, err := dataSourceName(*dsnFile)
+	if err != nil {
+		return err
+	}
+	if *scrapeMax <= 0 {
+		return fmt.Errorf("--scrape.timeout must be positive, got %s", *scrapeMax)
+	}
+	pool, err := collector.NewPool(dsn, collector.PoolOptions{
+		MaxConns: *maxConns, StatementTimeout: *stmtTimeout, LockTimeout: *lockTimeout, SimpleProtocol: *simple,
+	})
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	exp, err := collector.New(pool, pool.Ping, cfg, logger)
+	if err != nil {
+		return err
+	}
+
+	base := prometheus.NewRegistry()
+	base.MustRegister(
+		versioncollector.NewCollector(exporterName),
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	timeouts := server.Timeouts{Max: *scrapeMax, Offset: *scrapeOffset}
+
+	mux := http.NewServeMux()
+	mux.Handle(*metricsPath, server.ScrapeHandler(func() *collector.Exporter { return exp }, base, timeouts, logger))
+	if *metricsPath != "/" {
+		landing, err := web.NewLandingPage(web.LandingConfig{
+			Name:        exporterName,
+			Description: "Prometheus exporter for the PostgreSQL campaign-attribution system",
+			Version:     version.Info(),
+			Links:       []web.LandingLinks{{Address: *metricsPath, Text: "Metrics"}},
+		})
+		if err != nil {
+			return err
+		}
+		mux.Handle("/", landing)
+	}
+
+	level.Info(logger).Log("msg", "starting "+exporterName, "version", version.Info(), "collectors", strings.Join(enabled(cfg), ","))
+	srv := &http.Server{Handler: mux}
+	// One log stream: exporter-toolkit logs through the go-kit logger.
+	slogger := slog.New(sloggokit.NewGoKitHandler(logger, slog.LevelDebug))
+	if err := web.ListenAndServe(srv, webFlags, slogger); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// dataSourceName reads the DSN from file, else from DATA_SOURCE_NAME.
+func dataSourceName(file string) (string, error) {
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return "", fmt.Errorf("--db.dsn-file: %w", err)
+		}
+		dsn := strings.TrimSpace(string(b))
+		if dsn == "" {
+			return "", fmt.Errorf("--db.dsn-file %s is empty", file)
+		}
+		return dsn, nil
+	}
+	if dsn := os.Getenv("DATA_SOURCE_NAME"); dsn != "" {
+		return dsn, nil
+	}
+	return "", errors.New("no database: set DATA_SOURCE_NAME or --db.dsn-file")
+}
+
+func newLogger(lvl, format string) log.Logger {
+	w := log.NewSyncWriter(os.Stderr)
+	var logger log.Logger
+	if format == "json" {
+		logger = log.NewJSONLogger(w)
+	} else {
+		logger = log.NewLogfmtLogger(w)
+	}
+	logger = level.NewFilter(logger, level.Allow(level.ParseDefault(lvl, level.InfoValue())))
+	return log.With(logger, "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller)
+}
+
+func enabled(cfg collector.Config) []string {
+	var names []string
+	for _, n := range collector.Names() {
+		if _, ok := cfg.Collectors[n]; ok {
+			names = append(names, n)
+		}
+	}
+	return names
+}
