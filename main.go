@@ -9,7 +9,9 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/campaign-exporter/campaign_exporter/collector"
@@ -19,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
@@ -39,13 +42,14 @@ func run(args []string) error {
 	var (
 		webFlags      = kingpinflag.AddFlags(app, ":9817")
 		metricsPath   = app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
+		configFile    = app.Flag("config.file", "Multi-target config file: its targets are served on /probe?target=NAME.").String()
 		dsnFile       = app.Flag("db.dsn-file", "File holding the data source name; else the DATA_SOURCE_NAME environment variable.").String()
 		maxConns      = app.Flag("db.max-connections", "Most connections open to the database at once.").Default("3").Int32()
-		stmtTimeout   = app.Flag("db.statement-timeout", "statement_timeout of the exporter's sessions.").Default("30s").Duration()
-		lockTimeout   = app.Flag("db.lock-timeout", "lock_timeout of the exporter's sessions.").Default("2s").Duration()
+		stmtTimeout   = collector.DurationFlag(app, "db.statement-timeout", "statement_timeout of the exporter's sessions.", "30s")
+		lockTimeout   = collector.DurationFlag(app, "db.lock-timeout", "lock_timeout of the exporter's sessions.", "2s")
 		simple        = app.Flag("db.simple-protocol", "Use the simple query protocol (no prepared statements), for pgbouncer in transaction mode.").Bool()
-		scrapeMax     = app.Flag("scrape.timeout", "Longest a scrape may take, even if Prometheus allows more.").Default("30s").Duration()
-		scrapeOffset  = app.Flag("scrape.timeout-offset", "Kept back from Prometheus's scrape timeout header.").Default("500ms").Duration()
+		scrapeMax     = collector.DurationFlag(app, "scrape.timeout", "Longest a scrape may take, even if Prometheus allows more.", "30s")
+		scrapeOffset  = collector.DurationFlag(app, "scrape.timeout-offset", "Kept back from Prometheus's scrape timeout header.", "500ms")
 		logLevel      = app.Flag("log.level", "Only log messages with the given severity or above: debug, info, warn, error.").Default("info").Enum("debug", "info", "warn", "error")
 		logFormat     = app.Flag("log.format", "Output format of log messages: logfmt or json.").Default("logfmt").Enum("logfmt", "json")
 		collectorFlag = collector.AddFlags(app)
@@ -61,35 +65,58 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	dsn, err := dataSourceName(*dsnFile)
-	if err != nil {
-		return err
-	}
 	if *scrapeMax <= 0 {
 		return fmt.Errorf("--scrape.timeout must be positive, got %s", *scrapeMax)
 	}
-	pool, err := collector.NewPool(dsn, collector.PoolOptions{
-		MaxConns: *maxConns, StatementTimeout: *stmtTimeout, LockTimeout: *lockTimeout, SimpleProtocol: *simple,
-	})
-	if err != nil {
-		return err
-	}
-	defer pool.Close()
-	exp, err := collector.New(pool, pool.Ping, cfg, logger)
-	if err != nil {
-		return err
-	}
-
+	poolOpts := collector.PoolOptions{MaxConns: *maxConns, StatementTimeout: *stmtTimeout, LockTimeout: *lockTimeout, SimpleProtocol: *simple}
+	timeouts := server.Timeouts{Max: *scrapeMax, Offset: *scrapeOffset}
 	base := prometheus.NewRegistry()
 	base.MustRegister(
 		versioncollector.NewCollector(exporterName),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
-	timeouts := server.Timeouts{Max: *scrapeMax, Offset: *scrapeOffset}
-
 	mux := http.NewServeMux()
-	mux.Handle(*metricsPath, server.ScrapeHandler(func() *collector.Exporter { return exp }, base, timeouts, logger))
+
+	// The single database of DATA_SOURCE_NAME on /metrics; with a config
+	// file it is optional, and /metrics then shows the exporter's own metrics.
+	dsn, err := dataSourceName(*dsnFile)
+	switch {
+	case err == nil:
+		pool, err := collector.NewPool(dsn, poolOpts)
+		if err != nil {
+			return err
+		}
+		defer pool.Close()
+		exp, err := collector.New(pool, pool.Ping, cfg, logger)
+		if err != nil {
+			return err
+		}
+		mux.Handle(*metricsPath, server.ScrapeHandler(exp, base, timeouts, logger))
+	case *configFile != "" && errors.Is(err, errNoDSN):
+		mux.Handle(*metricsPath, promhttp.HandlerFor(base, promhttp.HandlerOpts{}))
+	default:
+		return err
+	}
+
+	if *configFile != "" {
+		targets, err := server.NewTargets(*configFile, cfg, poolOpts, *scrapeMax, base, logger)
+		if err != nil {
+			return err
+		}
+		defer targets.Close()
+		mux.Handle("/probe", server.ProbeHandler(targets, timeouts, logger))
+		mux.Handle("/-/reload", server.ReloadHandler(targets, logger))
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		go func() {
+			for range hup {
+				if err := targets.Reload(); err != nil {
+					level.Error(logger).Log("msg", "reload failed; keeping the previous config", "err", err)
+				}
+			}
+		}()
+	}
 	if *metricsPath != "/" {
 		landing, err := web.NewLandingPage(web.LandingConfig{
 			Name:        exporterName,
@@ -129,8 +156,10 @@ func dataSourceName(file string) (string, error) {
 	if dsn := os.Getenv("DATA_SOURCE_NAME"); dsn != "" {
 		return dsn, nil
 	}
-	return "", errors.New("no database: set DATA_SOURCE_NAME or --db.dsn-file")
+	return "", errNoDSN
 }
+
+var errNoDSN = errors.New("no database: set DATA_SOURCE_NAME, --db.dsn-file or --config.file")
 
 func newLogger(lvl, format string) log.Logger {
 	w := log.NewSyncWriter(os.Stderr)

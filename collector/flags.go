@@ -30,17 +30,16 @@ func AddFlags(app *kingpin.Application) *Flags {
 		}
 		f.enabled[name] = app.Flag("collector."+name, fmt.Sprintf("Enable the %s collector (default: %s).", name, state)).
 			Default(fmt.Sprint(fac.enabledDefault)).Bool()
-		f.minInterval[name] = app.Flag("collector."+name+".min-interval",
-			fmt.Sprintf("Serve the %s collector's data from cache until it is this old; 0 runs it on every scrape.", name)).
-			Default(fac.intervalDefault.String()).Duration()
-		f.timeout[name] = app.Flag("collector."+name+".timeout",
-			fmt.Sprintf("Bound one run of the %s collector; 0 leaves only the scrape's deadline.", name)).
-			Default("0s").Duration()
+		f.minInterval[name] = DurationFlag(app, "collector."+name+".min-interval",
+			fmt.Sprintf("Serve the %s collector's data from cache until it is this old; 0 runs it on every scrape.", name),
+			fac.intervalDefault.String())
+		f.timeout[name] = DurationFlag(app, "collector."+name+".timeout",
+			fmt.Sprintf("Bound one run of the %s collector; 0 leaves only the scrape's deadline.", name), "0s")
 	}
 	tables := strings.Join(DefaultTables, ",")
 	f.tableStats = app.Flag("collector.table_stats.tables", "Comma-separated tables whose statistics are reported.").Default(tables).String()
 	f.indexUsage = app.Flag("collector.index_usage.tables", "Comma-separated tables whose indexes are reported.").Default(tables).String()
-	f.retention = app.Flag("collector.maintenance.backup-retention", "Age past which a dim_date_backup row counts as expired.").Default("720h").Duration()
+	f.retention = DurationFlag(app, "collector.maintenance.backup-retention", "Age past which a dim_date_backup row counts as expired.", "720h")
 	return f
 }
 
@@ -81,3 +80,27 @@ func splitTables(flag, s string) ([]string, error) {
 	}
 	return out, nil
 }
+
+// DurationFlag defines a duration flag whose parse error names the flag
+// (kingpin's own does not).
+func DurationFlag(app *kingpin.Application, name, help, def string) *time.Duration {
+	d := new(time.Duration)
+	app.Flag(name, help).Default(def).SetValue(namedDuration{name, d})
+	return d
+}
+
+type namedDuration struct {
+	name string
+	d    *time.Duration
+}
+
+func (n namedDuration) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("--%s: %q is not a duration such as 30s or 5m", n.name, s)
+	}
+	*n.d = d
+	return nil
+}
+
+func (n namedDuration) String() string { return n.d.String() }

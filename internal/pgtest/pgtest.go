@@ -209,3 +209,44 @@ func firstLine(s string) string {
 	}
 	return s
 }
+
+func sleepBriefly() { time.Sleep(5 * time.Millisecond) }
+
+// DSNVia is the database's admin DSN with host and port replaced by addr
+// (a Proxy's), for fault tests.
+func (db *DB) DSNVia(addr string) string {
+	u, err := url.Parse(db.DSN)
+	if err != nil {
+		panic(err)
+	}
+	u.Host = addr
+	return u.String()
+}
+
+// TargetAddr is the test server's host:port.
+func (db *DB) TargetAddr() string {
+	cfg, err := pgx.ParseConfig(db.DSN)
+	if err != nil {
+		panic(err)
+	}
+	return fmt.Sprintf("%s:%d", cfg.Host, cfg.Port)
+}
+
+// FlushStats makes the statistics of the writes done so far visible in
+// pg_stat_* views: backends report them when they exit, so it closes the
+// admin pool's sessions and waits for them to end.
+func (db *DB) FlushStats(tb testing.TB) {
+	tb.Helper()
+	db.Pool.Reset()
+	for i := 0; ; i++ {
+		var n int
+		db.QueryRow(tb, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`, []any{&n})
+		if n == 0 {
+			return
+		}
+		if i == 500 {
+			tb.Fatalf("pgtest: %d sessions still open on %s", n, db.Name)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

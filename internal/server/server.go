@@ -53,9 +53,9 @@ func (t Timeouts) Deadline(r *http.Request) (time.Duration, error) {
 
 // ScrapeHandler serves one exporter's metrics, with base's (the process,
 // Go and build-info collectors) when base is not nil.
-func ScrapeHandler(exp func() *collector.Exporter, base prometheus.Gatherer, t Timeouts, logger log.Logger) http.Handler {
+func ScrapeHandler(exp *collector.Exporter, base prometheus.Gatherer, t Timeouts, logger log.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		serve(w, r, exp(), base, t, logger)
+		serve(w, r, exp, base, t, logger)
 	})
 }
 

@@ -1,0 +1,287 @@
+package collector
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/campaign-exporter/campaign_exporter/internal/pgtest"
+	"github.com/go-kit/log"
+	"github.com/go-kit/log/level"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+)
+
+// newExporter builds an exporter with the named collectors on its own pool,
+// closed (and its backends gone) when the test ends.
+func newExporter(t *testing.T, dsn string, logger log.Logger, settings map[string]Settings) (*Exporter, *pgxpool.Pool) {
+	t.Helper()
+	pool, err := NewPool(dsn, DefaultPoolOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	if logger == nil {
+		logger = log.NewNopLogger()
+	}
+	e, err := New(pool, pool.Ping, Config{Collectors: settings, Options: DefaultOptions()}, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, pool
+}
+
+// scrape runs one scrape and flattens it to "name{k="v",...}" -> value.
+func scrape(t *testing.T, ctx context.Context, e *Exporter) map[string]float64 {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(e.Scraper(ctx))
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatalf("gather: %v", err)
+	}
+	out := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			var labels []string
+			for _, lp := range m.GetLabel() {
+				labels = append(labels, fmt.Sprintf("%s=%q", lp.GetName(), lp.GetValue()))
+			}
+			out[mf.GetName()+"{"+strings.Join(labels, ",")+"}"] = m.GetGauge().GetValue() + m.GetCounter().GetValue()
+		}
+	}
+	return out
+}
+
+func metricLabels(m prometheus.Metric) [][2]string {
+	var pb dto.Metric
+	if err := m.Write(&pb); err != nil {
+		panic(err)
+	}
+	var out [][2]string
+	for _, lp := range pb.GetLabel() {
+		out = append(out, [2]string{lp.GetName(), lp.GetValue()})
+	}
+	return out
+}
+
+func success(name string) string { return `campaign_collector_success{collector="` + name + `"}` }
+
+// countCalls is how often fn ran in db, counted by PostgreSQL itself
+// (track_functions). Backends flush their counts when they exit, so it
+// first waits for the exporter's sessions to end.
+func countCalls(t *testing.T, db *pgtest.DB, pool *pgxpool.Pool, fn string) int64 {
+	t.Helper()
+	pool.Close()
+	waitNoSessions(t, db)
+	var n int64
+	db.QueryRow(t, `SELECT coalesce(sum(calls), 0) FROM pg_stat_user_functions WHERE funcname = $1`, []any{&n}, fn)
+	return n
+}
+
+func waitNoSessions(t *testing.T, db *pgtest.DB) {
+	t.Helper()
+	for i := 0; ; i++ {
+		var n int
+		db.QueryRow(t, `SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND application_name = 'campaign_exporter'`, []any{&n}, db.Name)
+		if n == 0 {
+			return
+		}
+		if i == 200 {
+			t.Fatalf("%d exporter sessions still open", n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// slowHealth replaces check_campaign_system_health() by one that sleeps
+// first (a test-only replacement), keeping the original's rows.
+func slowHealth(t *testing.T, db *pgtest.DB, seconds float64) {
+	t.Helper()
+	if err := db.ExecScript(fmt.Sprintf(`
+ALTER FUNCTION check_campaign_system_health() RENAME TO check_campaign_system_health_orig;
+CREATE FUNCTION check_campaign_system_health() RETURNS TABLE(check_name text, status text, details text)
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_sleep(%g);
+    RETURN QUERY SELECT * FROM check_campaign_system_health_orig();
+END $$;`, seconds)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func trackFunctions(t *testing.T, db *pgtest.DB) {
+	t.Helper()
+	db.Exec(t, "ALTER DATABASE "+db.Name+" SET track_functions = 'all'")
+}
+
+// However many scrapes arrive at once, the database sees one run per
+// collector; a cached collector runs once per interval.
+func TestCacheAndSharedRun(t *testing.T) {
+	db := scenarioDB(t)
+	trackFunctions(t, db)
+	slowHealth(t, db, 0.3)
+	e, pool := newExporter(t, db.DSN, nil, map[string]Settings{
+		"health":      {},
+		"attribution": {MinInterval: time.Hour},
+	})
+
+	const scrapers = 10
+	var wg sync.WaitGroup
+	results := make([]map[string]float64, scrapers)
+	for i := range scrapers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = scrape(t, context.Background(), e)
+		}()
+	}
+	wg.Wait()
+	for i, r := range results {
+		if r[success("health")] != 1 || r[success("attribution")] != 1 {
+			t.Fatalf("scrape %d: success health=%v attribution=%v", i, r[success("health")], r[success("attribution")])
+		}
+	}
+	for range 3 {
+		r := scrape(t, context.Background(), e)
+		if r[`campaign_attribution_check_value{check="Weight Distribution"}`] != 0.75 {
+			t.Fatalf("cached attribution value lost: %v", r)
+		}
+	}
+
+	// Concurrent scrapes shared one run of the slow health check; the
+	// three sequential ones ran it again each.
+	if got := countCalls(t, db, pool, "check_campaign_system_health"); got != 1+3 {
+		t.Errorf("health check ran %d times, want 4 (1 shared + 3 sequential)", got)
+	}
+	if got := countCalls(t, db, pool, "check_attribution_quality"); got != 1 {
+		t.Errorf("attribution check ran %d times, want 1 (cached for an hour)", got)
+	}
+}
+
+// A scrape's deadline cancels its queries on the server, and the collector
+// that ran out of time reports failure while the others report data.
+func TestDeadlineCancelsOnServer(t *testing.T) {
+	db := scenarioDB(t)
+	slowHealth(t, db, 60)
+	e, _ := newExporter(t, db.DSN, nil, map[string]Settings{"health": {}, "holiday_integrity": {}})
+
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	r := scrape(t, ctx, e)
+	if took := time.Since(start); took > 10*time.Second {
+		t.Fatalf("scrape took %s: the deadline did not stop the 60s query", took)
+	}
+	if r[success("health")] != 0 || r[success("holiday_integrity")] != 1 || r["campaign_up{}"] != 1 {
+		t.Errorf("want health failed, holiday_integrity ok, up 1; got %v %v %v",
+			r[success("health")], r[success("holiday_integrity")], r["campaign_up{}"])
+	}
+	var active int
+	db.QueryRow(t, `SELECT count(*) FROM pg_stat_activity
+		WHERE datname = $1 AND application_name = 'campaign_exporter' AND state = 'active'`, []any{&active}, db.Name)
+	if active != 0 {
+		t.Errorf("%d exporter queries still running on the server after the scrape returned", active)
+	}
+}
+
+// A missing function degrades its collector only, and is logged once at
+// warn, then at debug.
+func TestMissingFunction(t *testing.T) {
+	db := scenarioDB(t)
+	db.Exec(t, "DROP FUNCTION check_attribution_quality()")
+	var buf bytes.Buffer
+	logger := level.NewFilter(log.NewLogfmtLogger(log.NewSyncWriter(&buf)), level.AllowDebug())
+	e, _ := newExporter(t, db.DSN, logger, map[string]Settings{"health": {}, "attribution": {MinInterval: time.Hour}})
+
+	for range 3 {
+		r := scrape(t, context.Background(), e)
+		if r[success("attribution")] != 0 || r[success("health")] != 1 {
+			t.Fatalf("success attribution=%v health=%v", r[success("attribution")], r[success("health")])
+		}
+		if _, ok := r[`campaign_health_check_value{check="Campaign Overlaps"}`]; !ok {
+			t.Fatal("health data missing next to the failing collector")
+		}
+	}
+	logs := buf.String()
+	if n := strings.Count(logs, "level=warn"); n != 1 {
+		t.Errorf("%d warn lines, want 1:\n%s", n, logs)
+	}
+	if n := strings.Count(logs, "level=debug"); n != 2 {
+		t.Errorf("%d debug lines, want 2:\n%s", n, logs)
+	}
+	if strings.Contains(logs, "level=error") {
+		t.Errorf("a missing function was logged as an error:\n%s", logs)
+	}
+
+	// Installing it brings the collector back without a restart.
+	files, _ := pgtest.SchemaFiles()
+	for _, f := range files {
+		db.ApplyFile(t, f)
+	}
+	if r := scrape(t, context.Background(), e); r[success("attribution")] != 1 {
+		t.Errorf("attribution still failing after the function was installed")
+	}
+	if !strings.Contains(buf.String(), "collector recovered") {
+		t.Errorf("recovery not logged")
+	}
+}
+
+// Rows that would make two identical series fail their collector, not the
+// registry's whole scrape.
+func TestDuplicateRowsDegradeOneCollector(t *testing.T) {
+	db := scenarioDB(t)
+	if err := db.ExecScript(`
+ALTER FUNCTION check_holiday_data_integrity() RENAME TO check_holiday_data_integrity_orig;
+CREATE FUNCTION check_holiday_data_integrity()
+RETURNS TABLE(check_type text, issue_count bigint, description text, sample_dates date[]) LANGUAGE sql AS $$
+    SELECT 'DUPLICATE_HOLIDAYS', 1::bigint, '', '{}'::date[]
+    UNION ALL SELECT 'DUPLICATE_HOLIDAYS', 2::bigint, '', '{}'::date[]
+$$;`); err != nil {
+		t.Fatal(err)
+	}
+	e, _ := newExporter(t, db.DSN, nil, map[string]Settings{"health": {}, "holiday_integrity": {}})
+	r := scrape(t, context.Background(), e)
+	if r[success("holiday_integrity")] != 0 || r[success("health")] != 1 {
+		t.Errorf("success holiday_integrity=%v health=%v", r[success("holiday_integrity")], r[success("health")])
+	}
+}
+
+// Down at start: the exporter serves up 0 and every collector's success 0,
+// then recovers on the first scrape after the database returns.
+func TestDatabaseDownThenUp(t *testing.T) {
+	db := scenarioDB(t)
+	proxy := pgtest.NewProxy(t, db.TargetAddr())
+	proxy.Down()
+	e, _ := newExporter(t, db.DSNVia(proxy.Addr), nil, DefaultConfig().Collectors)
+
+	r := scrape(t, context.Background(), e)
+	if r["campaign_up{}"] != 0 {
+		t.Fatalf("up = %v with the database down", r["campaign_up{}"])
+	}
+	var names []string
+	for _, n := range Names() {
+		if v, ok := r[success(n)]; !ok || v != 0 {
+			t.Errorf("collector %s success = %v (present %v), want 0", n, v, ok)
+		}
+		names = append(names, n)
+	}
+	sort.Strings(names)
+
+	proxy.Up(t)
+	r = scrape(t, context.Background(), e)
+	if r["campaign_up{}"] != 1 {
+		t.Fatalf("up = %v after the database returned", r["campaign_up{}"])
+	}
+	for _, n := range names {
+		if r[success(n)] != 1 {
+			t.Errorf("collector %s success = %v after recovery", n, r[success(n)])
+		}
+	}
+}

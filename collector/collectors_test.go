@@ -1,0 +1,371 @@
+package collector
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/campaign-exporter/campaign_exporter/internal/pgtest"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+// scenarioDB is a database with the schema and testdata/scenario.sql.
+func scenarioDB(t *testing.T) *pgtest.DB {
+	t.Helper()
+	db := pgtest.New(t)
+	db.ApplyFile(t, "testdata/scenario.sql")
+	return db
+}
+
+// single runs one Collector as a prometheus.Collector, for testutil.
+type single struct {
+	t  *testing.T
+	c  Collector
+	db Querier
+}
+
+func (single) Describe(chan<- *prometheus.Desc) {}
+
+func (s single) Collect(ch chan<- prometheus.Metric) {
+	if err := s.c.Update(context.Background(), s.db, ch); err != nil {
+		s.t.Errorf("Update: %v", err)
+	}
+}
+
+func build(name string) Collector { return factories[name].build(DefaultOptions()) }
+
+// Each collector on the scenario data, healthy and then broken the ways the
+// maintenance guide's own procedures break it. The expected values follow
+// from testdata/scenario.sql by hand.
+func TestCollectors(t *testing.T) {
+	tests := []struct {
+		name      string
+		collector string
+		fault     string // SQL run on the scenario first
+		metrics   []string
+		want      string
+	}{
+		{
+			name: "health pass", collector: "health",
+			want: `
+# HELP campaign_health_check_status State of each check of check_campaign_system_health(): 1 for the current status.
+# TYPE campaign_health_check_status gauge
+campaign_health_check_status{check="Campaign ID Integrity",status="FAIL"} 0
+campaign_health_check_status{check="Campaign ID Integrity",status="INFO"} 0
+campaign_health_check_status{check="Campaign ID Integrity",status="PASS"} 1
+campaign_health_check_status{check="Campaign ID Integrity",status="WARNING"} 0
+campaign_health_check_status{check="Campaign Overlaps",status="FAIL"} 0
+campaign_health_check_status{check="Campaign Overlaps",status="INFO"} 1
+campaign_health_check_status{check="Campaign Overlaps",status="PASS"} 0
+campaign_health_check_status{check="Campaign Overlaps",status="WARNING"} 0
+campaign_health_check_status{check="Holiday Sync Status",status="FAIL"} 0
+campaign_health_check_status{check="Holiday Sync Status",status="INFO"} 0
+campaign_health_check_status{check="Holiday Sync Status",status="PASS"} 1
+campaign_health_check_status{check="Holiday Sync Status",status="WARNING"} 0
+# HELP campaign_health_check_value The first number in the check's details, such as the count of invalid rows.
+# TYPE campaign_health_check_value gauge
+campaign_health_check_value{check="Campaign ID Integrity"} 0
+campaign_health_check_value{check="Campaign Overlaps"} 1
+campaign_health_check_value{check="Holiday Sync Status"} 0
+`,
+		},
+		{
+			// The restore procedure: triggers off, campaign 3 deleted, a
+			// holiday added, triggers on. Campaign 3 was the primary campaign
+			// of 01-20..01-25: six orphaned dim_date rows.
+			name: "health fail and warning", collector: "health",
+			fault: `
+ALTER TABLE campaigns DISABLE TRIGGER update_campaign_in_dim_date_v2_trigger;
+ALTER TABLE holidays DISABLE TRIGGER trigger_sync_holidays;
+DELETE FROM campaigns WHERE campaign_name = '尾牙促銷';
+INSERT INTO holidays (date, name) VALUES ('2025-01-29', '春節');
+ALTER TABLE campaigns ENABLE TRIGGER update_campaign_in_dim_date_v2_trigger;
+ALTER TABLE holidays ENABLE TRIGGER trigger_sync_holidays;`,
+			metrics: []string{"campaign_health_check_value"},
+			want: `
+# HELP campaign_health_check_value The first number in the check's details, such as the count of invalid rows.
+# TYPE campaign_health_check_value gauge
+campaign_health_check_value{check="Campaign ID Integrity"} 6
+campaign_health_check_value{check="Campaign Overlaps"} 1
+campaign_health_check_value{check="Holiday Sync Status"} 1
+`,
+		},
+		{
+			name: "attribution pass", collector: "attribution",
+			want: `
+# HELP campaign_attribution_check_status State of each check of check_attribution_quality(): 1 for the current status.
+# TYPE campaign_attribution_check_status gauge
+campaign_attribution_check_status{check="Revenue Balance",status="FAIL"} 0
+campaign_attribution_check_status{check="Revenue Balance",status="INFO"} 0
+campaign_attribution_check_status{check="Revenue Balance",status="PASS"} 1
+campaign_attribution_check_status{check="Revenue Balance",status="WARNING"} 0
+campaign_attribution_check_status{check="Weight Distribution",status="FAIL"} 0
+campaign_attribution_check_status{check="Weight Distribution",status="INFO"} 1
+campaign_attribution_check_status{check="Weight Distribution",status="PASS"} 0
+campaign_attribution_check_status{check="Weight Distribution",status="WARNING"} 0
+# HELP campaign_attribution_check_value The check's value column (Revenue Balance: absolute difference; Weight Distribution: average share).
+# TYPE campaign_attribution_check_value gauge
+campaign_attribution_check_value{check="Revenue Balance"} 0
+campaign_attribution_check_value{check="Weight Distribution"} 0.75
+`,
+		},
+		{
+			// A DBA's own check with a status of its own shows up unchanged.
+			name: "attribution unknown status", collector: "attribution",
+			fault: `
+ALTER FUNCTION check_attribution_quality() RENAME TO check_attribution_quality_orig;
+CREATE FUNCTION check_attribution_quality()
+RETURNS TABLE(check_name text, status text, value numeric, description text) LANGUAGE sql AS $$
+    SELECT 'Revenue Balance', 'FAIL', 12.5::numeric, 'x'
+    UNION ALL SELECT 'Custom', 'DEGRADED', NULL, 'no value'
+$$;`,
+			metrics: []string{"campaign_attribution_check_status", "campaign_attribution_check_value"},
+			want: `
+# HELP campaign_attribution_check_status State of each check of check_attribution_quality(): 1 for the current status.
+# TYPE campaign_attribution_check_status gauge
+campaign_attribution_check_status{check="Custom",status="DEGRADED"} 1
+campaign_attribution_check_status{check="Custom",status="FAIL"} 0
+campaign_attribution_check_status{check="Custom",status="INFO"} 0
+campaign_attribution_check_status{check="Custom",status="PASS"} 0
+campaign_attribution_check_status{check="Custom",status="WARNING"} 0
+campaign_attribution_check_status{check="Revenue Balance",status="FAIL"} 1
+campaign_attribution_check_status{check="Revenue Balance",status="INFO"} 0
+campaign_attribution_check_status{check="Revenue Balance",status="PASS"} 0
+campaign_attribution_check_status{check="Revenue Balance",status="WARNING"} 0
+# HELP campaign_attribution_check_value The check's value column (Revenue Balance: absolute difference; Weight Distribution: average share).
+# TYPE campaign_attribution_check_value gauge
+campaign_attribution_check_value{check="Revenue Balance"} 12.5
+`,
+		},
+		{
+			name: "holiday integrity pass", collector: "holiday_integrity",
+			want: `
+# HELP campaign_holiday_integrity_issues Issues found by check_holiday_data_integrity(), by check type.
+# TYPE campaign_holiday_integrity_issues gauge
+campaign_holiday_integrity_issues{check_type="DUPLICATE_HOLIDAYS"} 0
+campaign_holiday_integrity_issues{check_type="MISSING_HOLIDAY_FLAG"} 0
+campaign_holiday_integrity_issues{check_type="ORPHANED_HOLIDAY_FLAG"} 0
+`,
+		},
+		{
+			// One holiday added with its trigger off, one date added twice,
+			// two stray flags.
+			name: "holiday integrity issues", collector: "holiday_integrity",
+			fault: `
+ALTER TABLE holidays DISABLE TRIGGER trigger_sync_holidays;
+INSERT INTO holidays (date, name) VALUES ('2025-01-29', '春節');
+ALTER TABLE holidays ENABLE TRIGGER trigger_sync_holidays;
+INSERT INTO holidays (date, name) VALUES ('2025-01-01', '元旦');
+UPDATE dim_date SET is_holiday = true WHERE date IN ('2025-01-10', '2025-01-11');`,
+			want: `
+# HELP campaign_holiday_integrity_issues Issues found by check_holiday_data_integrity(), by check type.
+# TYPE campaign_holiday_integrity_issues gauge
+campaign_holiday_integrity_issues{check_type="DUPLICATE_HOLIDAYS"} 1
+campaign_holiday_integrity_issues{check_type="MISSING_HOLIDAY_FLAG"} 1
+campaign_holiday_integrity_issues{check_type="ORPHANED_HOLIDAY_FLAG"} 2
+`,
+		},
+		{
+			name: "performance", collector: "performance",
+			metrics: []string{"campaign_performance_status"},
+			want: `
+# HELP campaign_performance_status State of each measurement of monitor_system_performance(): 1 for the current status.
+# TYPE campaign_performance_status gauge
+campaign_performance_status{measurement="Analysis View Query",status="GOOD"} 1
+campaign_performance_status{measurement="Analysis View Query",status="SLOW"} 0
+campaign_performance_status{measurement="Attribution Calculation",status="GOOD"} 1
+campaign_performance_status{measurement="Attribution Calculation",status="SLOW"} 0
+`,
+		},
+		{
+			name: "inventory", collector: "inventory",
+			want: `
+# HELP campaign_records Exact row count of a relation of the campaign system.
+# TYPE campaign_records gauge
+campaign_records{relation="campaigns"} 3
+campaign_records{relation="dim_date"} 31
+campaign_records{relation="holidays"} 2
+campaign_records{relation="revenue_attribution_analysis"} 5
+`,
+		},
+		{
+			name: "orders", collector: "orders",
+			want: `
+# HELP campaign_orders Orders with a revenue-qualifying status, NULL amounts included.
+# TYPE campaign_orders gauge
+campaign_orders 5
+# HELP campaign_orders_null_amount Orders with a revenue-qualifying status and a NULL amount.
+# TYPE campaign_orders_null_amount gauge
+campaign_orders_null_amount 1
+# HELP campaign_orders_revenue Summed amount of the orders with a revenue-qualifying status.
+# TYPE campaign_orders_revenue gauge
+campaign_orders_revenue 530
+`,
+		},
+		{
+			name: "objects pass", collector: "objects",
+			metrics: []string{"campaign_trigger_enabled"},
+			want: `
+# HELP campaign_trigger_enabled 1 when the contract's trigger exists and fires, 0 when disabled or missing.
+# TYPE campaign_trigger_enabled gauge
+campaign_trigger_enabled{table="campaigns",trigger="update_campaign_in_dim_date_v2_trigger"} 1
+campaign_trigger_enabled{table="holidays",trigger="trigger_sync_holidays"} 1
+`,
+		},
+		{
+			// A restore that never re-enabled one trigger and dropped the other.
+			name: "objects disabled and missing", collector: "objects",
+			fault: `
+ALTER TABLE holidays DISABLE TRIGGER trigger_sync_holidays;
+DROP TRIGGER update_campaign_in_dim_date_v2_trigger ON campaigns;
+DROP FUNCTION add_holiday(date, text);`,
+			want: `
+# HELP campaign_function_present 1 when the contract's function exists, else 0.
+# TYPE campaign_function_present gauge
+campaign_function_present{function="add_holiday"} 0
+campaign_function_present{function="calculate_campaign_attributions"} 1
+campaign_function_present{function="check_attribution_quality"} 1
+campaign_function_present{function="check_campaign_system_health"} 1
+campaign_function_present{function="check_holiday_data_integrity"} 1
+campaign_function_present{function="cleanup_legacy_campaign_names"} 1
+campaign_function_present{function="compare_attribution_methods"} 1
+campaign_function_present{function="ensure_dim_date"} 1
+campaign_function_present{function="monitor_system_performance"} 1
+campaign_function_present{function="sync_all_existing_holidays"} 1
+campaign_function_present{function="sync_holiday_to_dim_date"} 1
+# HELP campaign_trigger_enabled 1 when the contract's trigger exists and fires, 0 when disabled or missing.
+# TYPE campaign_trigger_enabled gauge
+campaign_trigger_enabled{table="campaigns",trigger="update_campaign_in_dim_date_v2_trigger"} 0
+campaign_trigger_enabled{table="holidays",trigger="trigger_sync_holidays"} 0
+`,
+		},
+		{
+			name: "maintenance pass", collector: "maintenance",
+			want: `
+# HELP campaign_backup_expired_rows dim_date_backup rows older than the retention, which the weekly cleanup should have deleted.
+# TYPE campaign_backup_expired_rows gauge
+campaign_backup_expired_rows 0
+`,
+		},
+		{
+			// Two backups past the 30 days, one recent; a pg_cron-shaped
+			// schema with one failed and one good job.
+			name: "maintenance expired and cron", collector: "maintenance",
+			fault: `
+INSERT INTO dim_date_backup (date, reason, created_at) VALUES
+    ('2025-01-01', 'test', now() - interval '31 days'),
+    ('2025-01-02', 'test', now() - interval '40 days'),
+    ('2025-01-03', 'test', now() - interval '1 day');
+CREATE SCHEMA cron;
+CREATE TABLE cron.job (jobid bigint PRIMARY KEY, jobname text);
+CREATE TABLE cron.job_run_details (jobid bigint, status text, start_time timestamptz, end_time timestamptz);
+INSERT INTO cron.job VALUES (1, 'refresh-attribution'), (2, NULL);
+INSERT INTO cron.job_run_details VALUES
+    (1, 'succeeded', '2025-01-01 00:00:00+00', '2025-01-01 00:00:10+00'),
+    (1, 'failed',    '2025-01-01 01:00:00+00', '2025-01-01 01:00:05+00'),
+    (2, 'succeeded', '2025-01-01 02:00:00+00', '2025-01-01 02:00:01+00'),
+    (2, 'running',   '2025-01-01 03:00:00+00', NULL);`,
+			want: `
+# HELP campaign_backup_expired_rows dim_date_backup rows older than the retention, which the weekly cleanup should have deleted.
+# TYPE campaign_backup_expired_rows gauge
+campaign_backup_expired_rows 2
+# HELP campaign_cron_job_last_run_success 1 when the pg_cron job's latest run succeeded.
+# TYPE campaign_cron_job_last_run_success gauge
+campaign_cron_job_last_run_success{job="2"} 1
+campaign_cron_job_last_run_success{job="refresh-attribution"} 0
+# HELP campaign_cron_job_last_run_timestamp_seconds When the pg_cron job's latest run finished.
+# TYPE campaign_cron_job_last_run_timestamp_seconds gauge
+campaign_cron_job_last_run_timestamp_seconds{job="2"} 1.735696801e+09
+campaign_cron_job_last_run_timestamp_seconds{job="refresh-attribution"} 1.735693205e+09
+`,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			db := scenarioDB(t)
+			if tc.fault != "" {
+				if err := db.ExecScript(tc.fault); err != nil {
+					t.Fatalf("fault: %v", err)
+				}
+			}
+			c := single{t, build(tc.collector), db.Pool}
+			if err := testutil.CollectAndCompare(c, strings.NewReader(tc.want), tc.metrics...); err != nil {
+				t.Error(err)
+			}
+			if problems, err := testutil.CollectAndLint(c); err != nil || len(problems) > 0 {
+				t.Errorf("lint: %v %v", err, problems)
+			}
+		})
+	}
+}
+
+// table_stats and index_usage report volatile numbers; check the series set
+// and the values the scenario fixes.
+func TestTableAndIndexStats(t *testing.T) {
+	db := scenarioDB(t)
+	db.FlushStats(t)
+	ctx := context.Background()
+	metrics, err := collect(ctx, build("table_stats"), db.Pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 8 metrics for each of the 5 default tables.
+	if len(metrics) != 8*len(DefaultTables) {
+		t.Fatalf("table_stats sent %d metrics, want %d", len(metrics), 8*len(DefaultTables))
+	}
+	c := single{t, build("table_stats"), db.Pool}
+	if got := testutil.ToFloat64(filter(c, "campaign_table_rows_inserted_total", `table="orders"`)); got != 6 {
+		t.Errorf("orders rows inserted = %v, want 6", got)
+	}
+	if got := testutil.ToFloat64(filter(c, "campaign_table_last_analyze_timestamp_seconds", `table="orders"`)); got <= 0 {
+		t.Errorf("orders last analyze = %v, want a time (the scenario ANALYZEs)", got)
+	}
+	if got := testutil.ToFloat64(filter(c, "campaign_table_last_vacuum_timestamp_seconds", `table="holidays"`)); got != 0 {
+		t.Errorf("holidays last vacuum = %v, want 0 (never)", got)
+	}
+
+	ic := single{t, build("index_usage"), db.Pool}
+	for _, idx := range []string{"idx_campaigns_date_range", "idx_dim_date_campaign_id"} {
+		if n := testutil.CollectAndCount(filter(ic, "campaign_index_size_bytes", `index="`+idx+`"`)); n != 1 {
+			t.Errorf("index %s: %d size series, want 1", idx, n)
+		}
+	}
+	for _, c := range []prometheus.Collector{c, ic} {
+		if problems, err := testutil.CollectAndLint(c); err != nil || len(problems) > 0 {
+			t.Errorf("lint: %v %v", err, problems)
+		}
+	}
+}
+
+// filter keeps the metrics of one name whose labels contain match.
+func filter(c prometheus.Collector, name, match string) prometheus.Collector {
+	return filtered{c, name, match}
+}
+
+type filtered struct {
+	c           prometheus.Collector
+	name, match string
+}
+
+func (filtered) Describe(chan<- *prometheus.Desc) {}
+
+func (f filtered) Collect(ch chan<- prometheus.Metric) {
+	all := make(chan prometheus.Metric)
+	go func() { f.c.Collect(all); close(all) }()
+	for m := range all {
+		d := m.Desc().String()
+		if strings.Contains(d, `fqName: "`+f.name+`"`) && strings.Contains(labelString(m), f.match) {
+			ch <- m
+		}
+	}
+}
+
+func labelString(m prometheus.Metric) string {
+	var b strings.Builder
+	for _, lp := range metricLabels(m) {
+		b.WriteString(lp[0] + `="` + lp[1] + `" `)
+	}
+	return b.String()
+}

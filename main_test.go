@@ -1,0 +1,273 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/campaign-exporter/campaign_exporter/internal/pgtest"
+)
+
+var update = flag.Bool("update", false, "regenerate testdata/e2e-output.txt from the exporter's output")
+
+const goldenFile = "testdata/e2e-output.txt"
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// exporterBinary builds the exporter once per test run.
+func exporterBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "campaign_exporter_e2e")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "campaign_exporter")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// process is a running exporter.
+type process struct {
+	URL    string
+	cmd    *exec.Cmd
+	mu     sync.Mutex
+	stderr strings.Builder
+}
+
+// Logs is everything the process wrote so far.
+func (p *process) Logs() string { p.mu.Lock(); defer p.mu.Unlock(); return p.stderr.String() }
+
+// startExporter runs the binary with args and env and waits until it
+// serves HTTP (or fails the test with its output).
+func startExporter(t *testing.T, env []string, args ...string) *process {
+	t.Helper()
+	addr := freeAddr(t)
+	cmd := exec.Command(exporterBinary(t), append([]string{"--web.listen-address=" + addr}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
+	p := &process{URL: "http://" + addr, cmd: cmd}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stdout = io.Discard
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			p.mu.Lock()
+			p.stderr.WriteString(sc.Text() + "\n")
+			p.mu.Unlock()
+		}
+		close(done)
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+		}
+		_ = cmd.Wait()
+	})
+	for i := 0; ; i++ {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return p
+		}
+		if i == 300 {
+			t.Fatalf("exporter did not start listening on %s:\n%s", addr, p.Logs())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func get(t *testing.T, url string, header http.Header) (int, string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(b)
+}
+
+// e2eDatabase is the scenario with the faults the golden output shows:
+// an orphaned campaign_id and a holiday that never reached dim_date.
+func e2eDatabase(t *testing.T) *pgtest.DB {
+	t.Helper()
+	db := pgtest.New(t)
+	db.ApplyFile(t, "testdata/scenario.sql")
+	db.ApplyFile(t, "testdata/scenario-faults.sql")
+	return db
+}
+
+// volatile series keep their names and labels in the golden file but not
+// their values, which depend on time, speed or the server's bookkeeping.
+var volatile = regexp.MustCompile(`^campaign_(collector_duration_seconds|collector_last_success_timestamp_seconds|performance_duration_seconds|table_|index_)`)
+
+// normalize drops the Go runtime's and process's series and masks what
+// changes from run to run.
+func normalize(exposition string) string {
+	var out []string
+	for _, line := range strings.Split(exposition, "\n") {
+		name := line
+		if strings.HasPrefix(line, "# ") {
+			if f := strings.Fields(line); len(f) >= 3 {
+				name = f[2]
+			}
+		}
+		switch {
+		case line == "",
+			strings.HasPrefix(name, "go_"), strings.HasPrefix(name, "process_"), strings.HasPrefix(name, "promhttp_"):
+			continue
+		case strings.HasPrefix(line, "campaign_exporter_build_info{"):
+			line = "campaign_exporter_build_info{<volatile>} 1"
+		case !strings.HasPrefix(line, "#") && volatile.MatchString(line):
+			line = line[:strings.LastIndexByte(line, ' ')] + " <volatile>"
+		}
+		out = append(out, line)
+	}
+	return strings.Join(out, "\n") + "\n"
+}
+
+// The binary against the scenario database, scraped over HTTP, equals the
+// golden output. go test -run TestEndToEndGolden -update regenerates it.
+func TestEndToEndGolden(t *testing.T) {
+	db := e2eDatabase(t)
+	p := startExporter(t, []string{"DATA_SOURCE_NAME=" + db.DSN})
+	code, body := get(t, p.URL+"/metrics", nil)
+	if code != http.StatusOK {
+		t.Fatalf("GET /metrics: %d\n%s", code, body)
+	}
+	got := normalize(body)
+	if *update {
+		if err := os.WriteFile(goldenFile, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(goldenFile)
+	if err != nil {
+		t.Fatalf("%v (run go test -run TestEndToEndGolden -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("/metrics differs from %s (run with -update to accept):\n%s", goldenFile, lineDiff(string(want), got))
+	}
+}
+
+// lineDiff lists the lines only in want (-) and only in got (+).
+func lineDiff(want, got string) string {
+	in := func(s string) map[string]bool {
+		m := map[string]bool{}
+		for _, l := range strings.Split(s, "\n") {
+			m[l] = true
+		}
+		return m
+	}
+	w, g := in(want), in(got)
+	var b strings.Builder
+	for _, l := range strings.Split(want, "\n") {
+		if !g[l] {
+			b.WriteString("- " + l + "\n")
+		}
+	}
+	for _, l := range strings.Split(got, "\n") {
+		if !w[l] {
+			b.WriteString("+ " + l + "\n")
+		}
+	}
+	return b.String()
+}
+
+// The HTTP surface: landing page, a bad timeout header is the client's
+// error, and a bad flag or missing DSN stops start-up with a message.
+func TestHTTPAndStartup(t *testing.T) {
+	db := pgtest.New(t)
+	p := startExporter(t, []string{"DATA_SOURCE_NAME=" + db.DSN})
+	if code, body := get(t, p.URL+"/", nil); code != http.StatusOK || !strings.Contains(body, "/metrics") {
+		t.Errorf("GET /: %d, links to /metrics: %v", code, strings.Contains(body, "/metrics"))
+	}
+	if code, _ := get(t, p.URL+"/metrics", http.Header{"X-Prometheus-Scrape-Timeout-Seconds": {"soon"}}); code != http.StatusBadRequest {
+		t.Errorf("bad timeout header: %d, want 400", code)
+	}
+	if code, body := get(t, p.URL+"/metrics", http.Header{"X-Prometheus-Scrape-Timeout-Seconds": {"5"}}); code != http.StatusOK || !strings.Contains(body, "campaign_up 1") {
+		t.Errorf("scrape with timeout header: %d, up 1: %v", code, strings.Contains(body, "campaign_up 1"))
+	}
+
+	for _, tc := range []struct {
+		name string
+		env  []string
+		args []string
+		want string
+	}{
+		{"no dsn", []string{"DATA_SOURCE_NAME="}, nil, "DATA_SOURCE_NAME"},
+		{"bad flag", []string{"DATA_SOURCE_NAME=" + db.DSN}, []string{"--collector.nosuch"}, "collector.nosuch"},
+		{"bad duration", []string{"DATA_SOURCE_NAME=" + db.DSN}, []string{"--collector.health.min-interval=soon"}, "min-interval"},
+		{"bad dsn", []string{"DATA_SOURCE_NAME=postgres://u:hunter2@[bad"}, nil, "cannot parse the data source name"},
+		{"missing dsn file", nil, []string{"--db.dsn-file=/nonexistent/dsn"}, "--db.dsn-file"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := exec.Command(exporterBinary(t), append([]string{"--web.listen-address=" + freeAddr(t)}, tc.args...)...)
+			cmd.Env = append(os.Environ(), tc.env...)
+			out, err := cmd.CombinedOutput()
+			if err == nil {
+				t.Fatalf("started; want an error naming %q", tc.want)
+			}
+			if !strings.Contains(string(out), tc.want) {
+				t.Errorf("output does not name %q:\n%s", tc.want, out)
+			}
+			if strings.Contains(string(out), "hunter2") {
+				t.Errorf("output shows the password:\n%s", out)
+			}
+		})
+	}
+}
