@@ -152,7 +152,7 @@ func e2eDatabase(t *testing.T) *pgtest.DB {
 
 // volatile series keep their names and labels in the golden file but not
 // their values, which depend on time, speed or the server's bookkeeping.
-var volatile = regexp.MustCompile(`^campaign_(collector_duration_seconds|collector_last_success_timestamp_seconds|performance_duration_seconds|table_|index_)`)
+var volatile = regexp.MustCompile(`^campaign_(exporter_config_last_reload_success_timestamp_seconds|collector_duration_seconds|collector_last_success_timestamp_seconds|performance_duration_seconds|table_|index_)`)
 
 // normalize drops the Go runtime's and process's series and masks what
 // changes from run to run.
@@ -183,7 +183,12 @@ func normalize(exposition string) string {
 // golden output. go test -run TestEndToEndGolden -update regenerates it.
 func TestEndToEndGolden(t *testing.T) {
 	db := e2eDatabase(t)
-	p := startExporter(t, []string{"DATA_SOURCE_NAME=" + db.DSN})
+	// With a config file too, so the reload metrics are in the output.
+	cfg := filepath.Join(t.TempDir(), "targets.yml")
+	if err := os.WriteFile(cfg, []byte("targets:\n  - name: scenario\n    dsn: "+db.DSN+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := startExporter(t, []string{"DATA_SOURCE_NAME=" + db.DSN}, "--config.file="+cfg)
 	code, body := get(t, p.URL+"/metrics", nil)
 	if code != http.StatusOK {
 		t.Fatalf("GET /metrics: %d\n%s", code, body)

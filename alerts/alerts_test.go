@@ -1,0 +1,619 @@
+package alerts
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+	"unicode"
+
+	"github.com/prometheus/common/model"
+	"gopkg.in/yaml.v3"
+)
+
+const (
+	rulesFile     = "campaign-alerts.yml"
+	runbooksFile  = "runbooks.md"
+	runbookPrefix = "https://github.com/campaign-exporter/campaign_exporter/blob/main/alerts/runbooks.md#"
+
+	// goldenEnv overrides the path of the end-to-end golden output, for
+	// local experiments only.
+	goldenEnv     = "CAMPAIGN_GOLDEN"
+	defaultGolden = "../testdata/e2e-output.txt"
+)
+
+var severities = map[string]bool{"critical": true, "warning": true, "info": true}
+
+// rule is one rule of a Prometheus rule file.
+type rule struct {
+	Alert       string            `yaml:"alert"`
+	Record      string            `yaml:"record"`
+	Expr        string            `yaml:"expr"`
+	For         string            `yaml:"for"`
+	Labels      map[string]string `yaml:"labels"`
+	Annotations map[string]string `yaml:"annotations"`
+}
+
+type ruleFile struct {
+	Groups []struct {
+		Name  string `yaml:"name"`
+		Rules []rule `yaml:"rules"`
+	} `yaml:"groups"`
+}
+
+// loadRules parses the rule file from disk, checking it is what is embedded.
+func loadRules(t *testing.T) []rule {
+	t.Helper()
+	b, err := os.ReadFile(rulesFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(b, Rules) {
+		t.Fatalf("embedded Rules differ from %s", rulesFile)
+	}
+	var f ruleFile
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&f); err != nil {
+		t.Fatalf("parse %s: %v", rulesFile, err)
+	}
+	var rules []rule
+	for _, g := range f.Groups {
+		rules = append(rules, g.Rules...)
+	}
+	if len(rules) == 0 {
+		t.Fatalf("%s holds no rules", rulesFile)
+	}
+	return rules
+}
+
+// githubAnchor is the anchor GitHub gives a Markdown heading.
+func githubAnchor(heading string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(strings.TrimSpace(heading)) {
+		switch {
+		case r == ' ':
+			b.WriteRune('-')
+		case r == '-' || r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r):
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+var headingRE = regexp.MustCompile(`^(#{1,6})\s+(.+?)\s*#*\s*$`)
+
+// runbookHeadings returns the anchors of runbooks.md and its level-2
+// headings, skipping fenced code blocks.
+func runbookHeadings(t *testing.T) (anchors map[string]bool, h2 []string) {
+	t.Helper()
+	b, err := os.ReadFile(runbooksFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(b, Runbooks) {
+		t.Fatalf("embedded Runbooks differ from %s", runbooksFile)
+	}
+	anchors = map[string]bool{}
+	seen := map[string]int{}
+	inFence := false
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(strings.TrimSpace(line), "```") {
+			inFence = !inFence
+			continue
+		}
+		if inFence {
+			continue
+		}
+		m := headingRE.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		a := githubAnchor(m[2])
+		if n := seen[a]; n > 0 {
+			anchors[a+"-"+strconv.Itoa(n)] = true
+		} else {
+			anchors[a] = true
+		}
+		seen[a]++
+		if len(m[1]) == 2 {
+			h2 = append(h2, m[2])
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return anchors, h2
+}
+
+func TestAlertMetadata(t *testing.T) {
+	rules := loadRules(t)
+	anchors, h2 := runbookHeadings(t)
+	h2Set := map[string]bool{}
+	for _, h := range h2 {
+		h2Set[h] = true
+	}
+	names := map[string]bool{}
+	for _, r := range rules {
+		if r.Alert == "" {
+			continue
+		}
+		t.Run(r.Alert, func(t *testing.T) {
+			if names[r.Alert] {
+				t.Errorf("alert %s is defined twice", r.Alert)
+			}
+			names[r.Alert] = true
+			if !severities[r.Labels["severity"]] {
+				t.Errorf("severity %q, want critical, warning or info", r.Labels["severity"])
+			}
+			if strings.TrimSpace(r.Annotations["summary"]) == "" {
+				t.Error("no summary annotation")
+			}
+			d := r.Annotations["description"]
+			if strings.TrimSpace(d) == "" {
+				t.Error("no description annotation")
+			} else if !strings.Contains(d, "$labels") && !strings.Contains(d, "$value") {
+				t.Error("description is not templated with $labels or $value")
+			}
+			u := r.Annotations["runbook_url"]
+			want := runbookPrefix + strings.ToLower(r.Alert)
+			if u != want {
+				t.Errorf("runbook_url %q, want %q", u, want)
+			}
+			if !h2Set[r.Alert] {
+				t.Errorf("%s has no section headed %q", runbooksFile, "## "+r.Alert)
+			}
+			if anchor := strings.TrimPrefix(u, runbookPrefix); !anchors[anchor] {
+				t.Errorf("anchor #%s does not exist in %s", anchor, runbooksFile)
+			}
+			if r.For != "" {
+				if _, err := model.ParseDuration(r.For); err != nil {
+					t.Errorf("for: %v", err)
+				}
+			}
+		})
+	}
+	// Every runbook section named like an alert documents an existing one.
+	for _, h := range h2 {
+		if strings.HasPrefix(h, "Campaign") && !names[h] {
+			t.Errorf("%s has a section %q for an alert that does not exist", runbooksFile, h)
+		}
+	}
+}
+
+// TestRunbookLinks checks the runbooks' links within the document resolve.
+func TestRunbookLinks(t *testing.T) {
+	anchors, _ := runbookHeadings(t)
+	for _, m := range regexp.MustCompile(`\]\(#([^)]+)\)`).FindAllStringSubmatch(string(Runbooks), -1) {
+		if !anchors[m[1]] {
+			t.Errorf("%s links to #%s, which is no heading", runbooksFile, m[1])
+		}
+	}
+}
+
+// unitTestFile is the part of a promtool rule test file checked here.
+type unitTestFile struct {
+	RuleFiles []string `yaml:"rule_files"`
+	Tests     []struct {
+		InputSeries []struct {
+			Series string `yaml:"series"`
+		} `yaml:"input_series"`
+		AlertRuleTest []struct {
+			Alertname string `yaml:"alertname"`
+			ExpAlerts []struct {
+				ExpLabels map[string]string `yaml:"exp_labels"`
+			} `yaml:"exp_alerts"`
+		} `yaml:"alert_rule_test"`
+	} `yaml:"tests"`
+}
+
+func loadUnitTests(t *testing.T) map[string]unitTestFile {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join("tests", "*.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatal("no promtool rule tests under tests/")
+	}
+	out := map[string]unitTestFile{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var u unitTestFile
+		if err := yaml.Unmarshal(b, &u); err != nil {
+			t.Fatalf("parse %s: %v", f, err)
+		}
+		out[f] = u
+	}
+	return out
+}
+
+// TestAlertsHaveUnitTests checks every alert has a promtool test in which it
+// fires and one in which it stays quiet.
+func TestAlertsHaveUnitTests(t *testing.T) {
+	rules := loadRules(t)
+	alerts := map[string]bool{}
+	for _, r := range rules {
+		if r.Alert != "" {
+			alerts[r.Alert] = true
+		}
+	}
+	fires, quiet := map[string]bool{}, map[string]bool{}
+	for f, u := range loadUnitTests(t) {
+		ok := false
+		for _, rf := range u.RuleFiles {
+			if filepath.Clean(filepath.Join(filepath.Dir(f), rf)) == rulesFile {
+				ok = true
+			}
+		}
+		if !ok {
+			t.Errorf("%s: rule_files does not name ../%s", f, rulesFile)
+		}
+		for _, tc := range u.Tests {
+			for _, at := range tc.AlertRuleTest {
+				if !alerts[at.Alertname] {
+					t.Errorf("%s: alert_rule_test for unknown alert %q", f, at.Alertname)
+				}
+				if len(at.ExpAlerts) > 0 {
+					fires[at.Alertname] = true
+				} else {
+					quiet[at.Alertname] = true
+				}
+				for _, e := range at.ExpAlerts {
+					if e.ExpLabels["severity"] == "" {
+						t.Errorf("%s: %s: an expected alert lists no severity label", f, at.Alertname)
+					}
+				}
+			}
+		}
+	}
+	for a := range alerts {
+		if !fires[a] {
+			t.Errorf("alert %s has no promtool test in which it fires", a)
+		}
+		if !quiet[a] {
+			t.Errorf("alert %s has no promtool test in which it stays quiet", a)
+		}
+	}
+}
+
+// golden is what the exporter's end-to-end output says it emits.
+type golden struct {
+	names  map[string]bool            // metric family and sample names
+	labels map[string]map[string]bool // label names seen per sample name
+}
+
+func loadGolden(t *testing.T) golden {
+	t.Helper()
+	path := os.Getenv(goldenEnv)
+	if path == "" {
+		path = defaultGolden
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("reading the exporter's end-to-end output, which the alert expressions are checked against: %v "+
+			"(it is written by the end-to-end test; %s overrides the path)", err, goldenEnv)
+	}
+	g := golden{names: map[string]bool{}, labels: map[string]map[string]bool{}}
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(make([]byte, 1024*1024), 1024*1024)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		switch {
+		case line == "":
+		case strings.HasPrefix(line, "# TYPE "):
+			if f := strings.Fields(line); len(f) >= 3 {
+				g.names[f[2]] = true
+			}
+		case strings.HasPrefix(line, "#"):
+		default:
+			name, lbls := parseSample(line)
+			if name == "" {
+				t.Fatalf("%s: cannot parse sample line %q", path, line)
+			}
+			g.names[name] = true
+			if g.labels[name] == nil {
+				g.labels[name] = map[string]bool{}
+			}
+			for _, l := range lbls {
+				g.labels[name][l] = true
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(g.names) == 0 {
+		t.Fatalf("%s holds no metrics", path)
+	}
+	return g
+}
+
+var (
+	sampleRE     = regexp.MustCompile(`^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s`)
+	labelNameRE  = regexp.MustCompile(`([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)\s*"(?:[^"\\]|\\.)*"`)
+	stringRE     = regexp.MustCompile(`"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|` + "`[^`]*`")
+	metricRE     = regexp.MustCompile(`\bcampaign_[a-z0-9_]+\b`)
+	upRE         = regexp.MustCompile(`\bup\b`)
+	selectorRE   = regexp.MustCompile(`\b(campaign_[a-z0-9_]+|up)\s*\{([^}]*)\}`)
+	prometheusUp = "up" // synthesised by Prometheus for every scrape, not emitted by the exporter
+)
+
+// parseSample returns the metric name and label names of a text-format
+// sample line.
+func parseSample(line string) (string, []string) {
+	m := sampleRE.FindStringSubmatch(line + " ")
+	if m == nil {
+		return "", nil
+	}
+	var names []string
+	for _, l := range labelNameRE.FindAllStringSubmatch(m[3], -1) {
+		names = append(names, l[1])
+	}
+	return m[1], names
+}
+
+// metricsOf returns the metric names an expression uses, ignoring the
+// contents of string literals.
+func metricsOf(expr string) []string {
+	bare := stringRE.ReplaceAllString(expr, `""`)
+	set := map[string]bool{}
+	for _, m := range metricRE.FindAllString(bare, -1) {
+		set[m] = true
+	}
+	if upRE.MatchString(bare) {
+		set[prometheusUp] = true
+	}
+	var out []string
+	for m := range set {
+		out = append(out, m)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestExpressionsUseEmittedMetrics checks every metric and label matcher an
+// expression uses against the exporter's real end-to-end output.
+func TestExpressionsUseEmittedMetrics(t *testing.T) {
+	g := loadGolden(t)
+	for _, r := range loadRules(t) {
+		name := r.Alert + r.Record
+		for _, m := range metricsOf(r.Expr) {
+			if m != prometheusUp && !g.names[m] {
+				t.Errorf("%s: metric %s is not in the exporter's output", name, m)
+			}
+		}
+		for _, s := range selectorRE.FindAllStringSubmatch(r.Expr, -1) {
+			known := g.labels[s[1]]
+			if known == nil {
+				continue // no samples to compare with (dropped from the golden output)
+			}
+			for _, l := range labelNameRE.FindAllStringSubmatch(s[2], -1) {
+				if l[1] != "job" && l[1] != "instance" && !known[l[1]] {
+					t.Errorf("%s: %s has no label %q in the exporter's output", name, s[1], l[1])
+				}
+			}
+		}
+	}
+}
+
+// TestUnitTestSeriesAreEmitted checks the promtool tests feed the rules
+// series the exporter really emits, with the label names it really uses.
+func TestUnitTestSeriesAreEmitted(t *testing.T) {
+	g := loadGolden(t)
+	for f, u := range loadUnitTests(t) {
+		reported := map[string]bool{}
+		report := func(format string, args ...any) {
+			msg := fmt.Sprintf(format, args...)
+			if !reported[msg] {
+				reported[msg] = true
+				t.Errorf("%s: %s", f, msg)
+			}
+		}
+		for _, tc := range u.Tests {
+			for _, in := range tc.InputSeries {
+				m := sampleRE.FindStringSubmatch(strings.TrimSpace(in.Series) + " ")
+				if m == nil {
+					report("cannot parse series %q", in.Series)
+					continue
+				}
+				name := m[1]
+				if name == prometheusUp {
+					continue
+				}
+				if !g.names[name] {
+					report("input series %s is not in the exporter's output", name)
+					continue
+				}
+				known := g.labels[name]
+				if known == nil {
+					continue // no samples to compare with (dropped from the golden output)
+				}
+				for _, l := range labelNameRE.FindAllStringSubmatch(m[3], -1) {
+					if l[1] != "job" && l[1] != "instance" && !known[l[1]] {
+						report("input series %s has label %q, which the exporter's output does not", name, l[1])
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestMetricsOf(t *testing.T) {
+	for _, tc := range []struct {
+		expr string
+		want []string
+	}{
+		{`campaign_up == 0`, []string{"campaign_up"}},
+		{`up{job=~"campaign.*"} == 0`, []string{"up"}},
+		{`campaign_a{check="campaign_not_a_metric"} unless on(job) campaign_b_total`, []string{"campaign_a", "campaign_b_total"}},
+		{`sum by (upper) (campaign_x)`, []string{"campaign_x"}},
+	} {
+		got := metricsOf(tc.expr)
+		if strings.Join(got, ",") != strings.Join(tc.want, ",") {
+			t.Errorf("metricsOf(%q) = %v, want %v", tc.expr, got, tc.want)
+		}
+	}
+}
+
+func TestGithubAnchor(t *testing.T) {
+	for in, want := range map[string]string{
+		"CampaignExporterDown":            "campaignexporterdown",
+		"Clean up orphaned dim_date rows": "clean-up-orphaned-dim_date-rows",
+		"Severities and routing":          "severities-and-routing",
+	} {
+		if got := githubAnchor(in); got != want {
+			t.Errorf("githubAnchor(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestShortenFor(t *testing.T) {
+	const in = `# for: 1h in a comment stays
+groups:
+  - name: a
+    rules:
+      - alert: Long
+        expr: x == 0   # for: 2h
+        for: 1h
+        keep_firing_for: 1h
+        annotations:
+          description: "for: 1h"
+      - alert: Quoted
+        expr: y == 0
+        for: "30m"
+      - alert: SingleQuoted
+        expr: y == 0
+        for: '2d'
+      - alert: Short
+        expr: z == 0
+        for: 2m
+      - alert: Equal
+        expr: z == 0
+        for: 5m
+      - alert: None
+        expr: z == 0
+  - name: b
+    rules:
+      - record: r
+        expr: sum(x)
+      - {alert: Flow, expr: w == 0, for: 10m}
+`
+	const want = `# for: 1h in a comment stays
+groups:
+  - name: a
+    rules:
+      - alert: Long
+        expr: x == 0   # for: 2h
+        for: 5m
+        keep_firing_for: 1h
+        annotations:
+          description: "for: 1h"
+      - alert: Quoted
+        expr: y == 0
+        for: "5m"
+      - alert: SingleQuoted
+        expr: y == 0
+        for: '5m'
+      - alert: Short
+        expr: z == 0
+        for: 2m
+      - alert: Equal
+        expr: z == 0
+        for: 5m
+      - alert: None
+        expr: z == 0
+  - name: b
+    rules:
+      - record: r
+        expr: sum(x)
+      - {alert: Flow, expr: w == 0, for: 5m}
+`
+	got, err := ShortenFor([]byte(in), 5*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != want {
+		t.Errorf("ShortenFor:\n%s\nwant:\n%s", got, want)
+	}
+
+	for _, tc := range []struct {
+		name string
+		in   string
+		max  time.Duration
+	}{
+		{"zero max", "groups: []\n", 0},
+		{"sub-millisecond max", "groups: []\n", time.Microsecond},
+		{"bad duration", "groups:\n  - name: a\n    rules:\n      - alert: A\n        expr: x\n        for: soon\n", time.Minute},
+		{"not YAML", "groups: [\n", time.Minute},
+		{"block scalar", "groups:\n  - name: a\n    rules:\n      - alert: A\n        expr: x\n        for: |\n          1h\n", time.Minute},
+	} {
+		if _, err := ShortenFor([]byte(tc.in), tc.max); err == nil {
+			t.Errorf("%s: no error", tc.name)
+		}
+	}
+}
+
+// TestShortenForShippedRules checks the rewrite of the shipped rules: every
+// for: at most max, and nothing but for: values changed.
+func TestShortenForShippedRules(t *testing.T) {
+	const max = 30 * time.Second
+	out, err := ShortenFor(Rules, max)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inLines := strings.Split(string(Rules), "\n")
+	outLines := strings.Split(string(out), "\n")
+	if len(inLines) != len(outLines) {
+		t.Fatalf("line count changed: %d -> %d", len(inLines), len(outLines))
+	}
+	forLine := regexp.MustCompile(`^(\s+for: )(\S+)$`)
+	changed := 0
+	for i := range inLines {
+		if inLines[i] == outLines[i] {
+			continue
+		}
+		a, b := forLine.FindStringSubmatch(inLines[i]), forLine.FindStringSubmatch(outLines[i])
+		if a == nil || b == nil || a[1] != b[1] || b[2] != "30s" {
+			t.Errorf("line %d changed beyond its for: value:\n%s\n%s", i+1, inLines[i], outLines[i])
+		}
+		changed++
+	}
+	if changed == 0 {
+		t.Error("no for: was shortened")
+	}
+
+	var f ruleFile
+	if err := yaml.Unmarshal(out, &f); err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range f.Groups {
+		for _, r := range g.Rules {
+			if r.For == "" {
+				continue
+			}
+			d, err := model.ParseDuration(r.For)
+			if err != nil {
+				t.Fatalf("%s: %v", r.Alert, err)
+			}
+			if time.Duration(d) > max {
+				t.Errorf("%s: for %s, want at most %s", r.Alert, r.For, max)
+			}
+		}
+	}
+	if again, err := ShortenFor(out, max); err != nil || !bytes.Equal(again, out) {
+		t.Errorf("ShortenFor is not idempotent (err %v)", err)
+	}
+}
