@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/campaign-exporter/campaign_exporter/collector"
@@ -60,7 +61,8 @@ func run(args []string) error {
 		return err
 	}
 
-	logger := newLogger(*logLevel, *logFormat)
+	baseLogger := newLogger(*logLevel, *logFormat)
+	logger := log.With(baseLogger, "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller)
 	cfg, err := collectorFlag.Config()
 	if err != nil {
 		return err
@@ -132,8 +134,7 @@ func run(args []string) error {
 
 	level.Info(logger).Log("msg", "starting "+exporterName, "version", version.Info(), "collectors", strings.Join(enabled(cfg), ","))
 	srv := &http.Server{Handler: mux}
-	// One log stream: exporter-toolkit logs through the go-kit logger.
-	slogger := slog.New(sloggokit.NewGoKitHandler(logger, slog.LevelDebug))
+	slogger := bridgeSlog(baseLogger)
 	if err := web.ListenAndServe(srv, webFlags, slogger); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
@@ -169,8 +170,24 @@ func newLogger(lvl, format string) log.Logger {
 	} else {
 		logger = log.NewLogfmtLogger(w)
 	}
-	logger = level.NewFilter(logger, level.Allow(level.ParseDefault(lvl, level.InfoValue())))
-	return log.With(logger, "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller)
+	return level.NewFilter(logger, level.Allow(level.ParseDefault(lvl, level.InfoValue())))
+}
+
+// bridgeSlog gives exporter-toolkit, which logs with slog, the go-kit
+// logger: one log stream, with go-kit's "ts" key for slog's "time".
+func bridgeSlog(base log.Logger) *slog.Logger {
+	renamed := log.LoggerFunc(func(kv ...any) error {
+		for i := 0; i+1 < len(kv); i += 2 {
+			if kv[i] == slog.TimeKey {
+				kv[i] = "ts"
+				if t, ok := kv[i+1].(time.Time); ok {
+					kv[i+1] = t.UTC().Format(time.RFC3339Nano)
+				}
+			}
+		}
+		return base.Log(kv...)
+	})
+	return slog.New(sloggokit.NewGoKitHandler(renamed, slog.LevelDebug))
 }
 
 func enabled(cfg collector.Config) []string {
