@@ -40,6 +40,7 @@ test: vet gotest rules
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	$(GO) vet ./...
+	$(GO) vet -tags e2e ./e2e/
 
 gotest:
 	$(GO) test -count=1 ./...
@@ -64,6 +65,9 @@ demo-db:
 
 demo: build demo-db
 	PGADMIN='$(PGADMIN)' DEMO_DB='$(DEMO_DB)' DEMO_LISTEN='$(DEMO_LISTEN)' scripts/demo.sh
+
+e2e: build $(PROMETHEUS) $(ALERTMANAGER)
+	PROMETHEUS_BIN=$(PROMETHEUS) ALERTMANAGER_BIN=$(ALERTMANAGER) EXPORTER_BIN=$(CURDIR)/$(BINARY) $(GO) test -tags e2e -count=1 -v ./e2e/
 
 bench-schema:
 	scripts/bench-schema.sh
