@@ -121,6 +121,27 @@ type Exporter struct {
 	logger     log.Logger
 	collectors []*managed
 	pinger     flight[struct{}]
+
+	pingMu      sync.Mutex
+	lastPingErr string
+}
+
+// logPing logs an unreachable database when it starts or its error
+// changes, at debug while it lasts, and once when it comes back.
+func (e *Exporter) logPing(err error) {
+	e.pingMu.Lock()
+	defer e.pingMu.Unlock()
+	switch {
+	case err == nil && e.lastPingErr != "":
+		level.Info(e.logger).Log("msg", "database reachable again")
+		e.lastPingErr = ""
+	case err == nil:
+	case err.Error() == e.lastPingErr:
+		level.Debug(e.logger).Log("msg", "database unreachable", "err", err)
+	default:
+		level.Error(e.logger).Log("msg", "database unreachable", "err", err)
+		e.lastPingErr = err.Error()
+	}
 }
 
 // New builds an exporter over db. ping checks the database is reachable;
@@ -158,7 +179,11 @@ var (
 // concurrently, each served from cache while fresh. ctx bounds the scrape;
 // queries still running when it ends are cancelled on the server.
 func (e *Exporter) Collect(ctx context.Context, ch chan<- prometheus.Metric) {
-	_, err := e.pinger.do(ctx, func(ctx context.Context) (struct{}, error) { return struct{}{}, e.ping(ctx) })
+	_, err := e.pinger.do(ctx, func(ctx context.Context) (struct{}, error) {
+		err := e.ping(ctx)
+		e.logPing(err)
+		return struct{}{}, err
+	})
 	up := err == nil
 	ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, boolValue(up))
 

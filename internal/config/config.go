@@ -66,6 +66,21 @@ func Parse(b []byte, knownCollectors []string) (*File, error) {
 	if len(doc.Content) == 0 {
 		return nil, errors.New("empty config file: want a targets list")
 	}
+	// A second document ("---") would otherwise be silently ignored; an
+	// empty one (a trailing "---") is harmless.
+	for {
+		var extra yaml.Node
+		err := dec.Decode(&extra)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !isEmptyDocument(&extra) {
+			return nil, fmt.Errorf("line %d: a second YAML document: want one", extra.Line)
+		}
+	}
 	root := doc.Content[0]
 	if root.Kind != yaml.MappingNode {
 		return nil, fmt.Errorf("line %d: want a mapping with a targets key", root.Line)
@@ -80,6 +95,10 @@ func Parse(b []byte, knownCollectors []string) (*File, error) {
 		k, v := root.Content[i], root.Content[i+1]
 		if k.Value != "targets" {
 			return nil, fmt.Errorf("line %d: unknown key %q (want targets)", k.Line, k.Value)
+		}
+		if seenTargets {
+			// Two lists would escape the duplicate-name check.
+			return nil, fmt.Errorf("line %d: key \"targets\" given twice", k.Line)
 		}
 		seenTargets = true
 		if v.Kind != yaml.SequenceNode {
@@ -104,6 +123,14 @@ func Parse(b []byte, knownCollectors []string) (*File, error) {
 	return f, nil
 }
 
+func isEmptyDocument(d *yaml.Node) bool {
+	if len(d.Content) == 0 {
+		return true
+	}
+	c := d.Content[0]
+	return len(d.Content) == 1 && c.Kind == yaml.ScalarNode && c.Tag == "!!null" && c.Value == ""
+}
+
 func parseTarget(n *yaml.Node, known map[string]bool) (Target, error) {
 	t := Target{Line: n.Line}
 	if n.Kind != yaml.MappingNode {
@@ -124,9 +151,9 @@ func parseTarget(n *yaml.Node, known map[string]bool) (Target, error) {
 				err = fmt.Errorf("line %d: target name %q must match [a-z0-9_-]+", v.Line, t.Name)
 			}
 		case "dsn":
-			t.DSN, err = scalar(k, v)
+			t.DSN, err = nonEmpty(k, v)
 		case "dsn_file":
-			t.DSNFile, err = scalar(k, v)
+			t.DSNFile, err = nonEmpty(k, v)
 		case "collectors":
 			t.Collectors, err = collectors(k, v, known)
 		case "min_interval":
@@ -174,6 +201,16 @@ func scalar(k, v *yaml.Node) (string, error) {
 	return v.Value, nil
 }
 
+// nonEmpty is a scalar that is not blank: an empty dsn or dsn_file given
+// next to the other would otherwise pass as "one of the two".
+func nonEmpty(k, v *yaml.Node) (string, error) {
+	s, err := scalar(k, v)
+	if err == nil && strings.TrimSpace(s) == "" {
+		err = fmt.Errorf("line %d: %s is empty", v.Line, k.Value)
+	}
+	return s, err
+}
+
 func collectors(k, v *yaml.Node, known map[string]bool) ([]string, error) {
 	if v.Kind != yaml.SequenceNode {
 		return nil, fmt.Errorf("line %d: %s must be a list", v.Line, k.Value)
@@ -197,6 +234,9 @@ func intervals(k, v *yaml.Node, known map[string]bool) (map[string]time.Duration
 		ck, cv := v.Content[i], v.Content[i+1]
 		if !known[ck.Value] {
 			return nil, fmt.Errorf("line %d: unknown collector %q in min_interval", ck.Line, ck.Value)
+		}
+		if _, dup := out[ck.Value]; dup {
+			return nil, fmt.Errorf("line %d: min_interval.%s given twice", ck.Line, ck.Value)
 		}
 		d, err := time.ParseDuration(cv.Value)
 		if err != nil || d < 0 || cv.Kind != yaml.ScalarNode {

@@ -95,7 +95,7 @@ func (t *Targets) reload() error {
 			for _, c := range created {
 				c.pool.Close()
 			}
-			return err
+			return fmt.Errorf("%s: %w", t.path, err)
 		}
 		created = append(created, tg)
 		next[spec.Name] = tg

@@ -1,0 +1,421 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/campaign-exporter/campaign_exporter/internal/pgtest"
+)
+
+// Multi-target serving (--config.file, /probe?target=NAME): per-target
+// databases and overrides, reload by POST and SIGHUP, bad reloads, and
+// scrapes in flight across a reload. Helpers are in security_test.go.
+
+// mtConfig writes a config file of targets (name -> the rest of its entry).
+func mtConfig(t *testing.T, path string, targets ...string) {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("targets:\n")
+	for _, tg := range targets {
+		b.WriteString("  - " + strings.ReplaceAll(strings.TrimSpace(tg), "\n", "\n    ") + "\n")
+	}
+	secWrite(t, filepath.Dir(path), filepath.Base(path), b.String())
+}
+
+func mtTarget(name, dsn string, extra ...string) string {
+	return strings.Join(append([]string{"name: " + name, "dsn: " + dsn}, extra...), "\n")
+}
+
+// mtProbe scrapes /probe?target=name.
+func mtProbe(t *testing.T, p *loggedProc, name string) (int, string) {
+	t.Helper()
+	code, _, body := secDo(t, http.DefaultClient, "GET", p.URL+"/probe?target="+url.QueryEscape(name), nil)
+	return code, body
+}
+
+// mtSuccessSeries lists the collectors with a campaign_collector_success
+// series, and whether all of them are 1.
+func mtSuccessSeries(body string) ([]string, bool) {
+	var names []string
+	all := true
+	for _, line := range strings.Split(body, "\n") {
+		rest, ok := strings.CutPrefix(line, `campaign_collector_success{collector="`)
+		if !ok {
+			continue
+		}
+		name, value, _ := strings.Cut(rest, `"} `)
+		names = append(names, name)
+		all = all && value == "1"
+	}
+	sort.Strings(names)
+	return names, all
+}
+
+const (
+	mtIntegrityPass = `campaign_health_check_status{check="Campaign ID Integrity",status="PASS"}`
+	mtIntegrityFail = `campaign_health_check_status{check="Campaign ID Integrity",status="FAIL"}`
+	mtReloadOK      = "campaign_exporter_config_last_reload_successful"
+)
+
+// Two targets on two databases each show their own data; unknown and
+// missing targets are a 400 that does not echo the input; reloads by POST
+// and SIGHUP add targets, a bad one keeps the old targets and sets
+// last_reload_successful to 0 until a good one; GET /-/reload is a 405.
+func TestMultiTargetProbeAndReload(t *testing.T) {
+	clean := pgtest.New(t)
+	clean.ApplyFile(t, "testdata/scenario.sql")
+	faulty := e2eDatabase(t)
+	cfg := filepath.Join(t.TempDir(), "targets.yml")
+	mtConfig(t, cfg, mtTarget("clean", clean.DSN), mtTarget("faulty", faulty.DSN))
+	p := startLogged(t, []string{"DATA_SOURCE_NAME="}, "--config.file="+cfg)
+
+	for _, tc := range []struct{ target, pass, fail string }{
+		{"clean", "1", "0"},
+		{"faulty", "0", "1"},
+	} {
+		code, body := mtProbe(t, p, tc.target)
+		if code != http.StatusOK {
+			t.Fatalf("/probe?target=%s: %d\n%s", tc.target, code, body)
+		}
+		if secValue(body, "campaign_up") != "1" || secValue(body, mtIntegrityPass) != tc.pass || secValue(body, mtIntegrityFail) != tc.fail {
+			t.Errorf("/probe?target=%s: up %q, integrity PASS %q FAIL %q; want PASS %s FAIL %s", tc.target,
+				secValue(body, "campaign_up"), secValue(body, mtIntegrityPass), secValue(body, mtIntegrityFail), tc.pass, tc.fail)
+		}
+		if secValue(body, "go_goroutines") != "" || secValue(body, mtReloadOK) != "" {
+			t.Errorf("/probe?target=%s shows the exporter's own metrics", tc.target)
+		}
+	}
+
+	for _, tc := range []struct {
+		name, query string
+		want        int
+		body        string
+	}{
+		{"unknown target", "?target=" + url.QueryEscape("nosuch<b>"), http.StatusBadRequest, "unknown target: not in the config file\n"},
+		{"missing target", "", http.StatusBadRequest, "missing target parameter\n"},
+		{"empty target", "?target=", http.StatusBadRequest, "missing target parameter\n"},
+		{"other parameter", "?module=clean", http.StatusBadRequest, "missing target parameter\n"},
+	} {
+		code, _, body := secDo(t, http.DefaultClient, "GET", p.URL+"/probe"+tc.query, nil)
+		if code != tc.want || body != tc.body {
+			t.Errorf("%s: %d %q, want %d %q", tc.name, code, body, tc.want, tc.body)
+		}
+	}
+
+	reloadOK := func(want string) {
+		t.Helper()
+		_, _, body := secDo(t, http.DefaultClient, "GET", p.URL+"/metrics", nil)
+		if got := secValue(body, mtReloadOK); got != want {
+			t.Errorf("%s %q, want %q", mtReloadOK, got, want)
+		}
+	}
+	reloadOK("1")
+	code, hdr, _ := secDo(t, http.DefaultClient, "GET", p.URL+"/-/reload", nil)
+	if code != http.StatusMethodNotAllowed || hdr.Get("Allow") != http.MethodPost {
+		t.Errorf("GET /-/reload: %d, Allow %q; want 405, POST", code, hdr.Get("Allow"))
+	}
+
+	// POST adds a target.
+	mtConfig(t, cfg, mtTarget("clean", clean.DSN), mtTarget("faulty", faulty.DSN), mtTarget("added", clean.DSN))
+	if code, _, body := secDo(t, http.DefaultClient, "POST", p.URL+"/-/reload", nil); code != http.StatusOK {
+		t.Fatalf("POST /-/reload: %d %s", code, body)
+	}
+	if code, _ := mtProbe(t, p, "added"); code != http.StatusOK {
+		t.Errorf("target added by POST /-/reload: %d", code)
+	}
+
+	// A bad file (an unknown key): the old targets stay, the gauge says 0.
+	secWrite(t, filepath.Dir(cfg), filepath.Base(cfg), "targets:\n  - name: clean\n    dsn: "+clean.DSN+"\n    colectors: [health]\n  - name: other\n    dsn: "+clean.DSN+"\n")
+	code, _, body := secDo(t, http.DefaultClient, "POST", p.URL+"/-/reload", nil)
+	if code != http.StatusInternalServerError || !strings.Contains(body, `line 4: unknown key "colectors"`) {
+		t.Errorf("bad POST /-/reload: %d %q, want 500 naming the key and line", code, body)
+	}
+	reloadOK("0")
+	for _, name := range []string{"clean", "faulty", "added"} {
+		if code, _ := mtProbe(t, p, name); code != http.StatusOK {
+			t.Errorf("after a bad reload, old target %s: %d", name, code)
+		}
+	}
+	if code, _ := mtProbe(t, p, "other"); code != http.StatusBadRequest {
+		t.Errorf("target of the rejected file served: %d", code)
+	}
+
+	// SIGHUP with a good file: back to 1, the new target serves, the
+	// removed ones are gone.
+	mtConfig(t, cfg, mtTarget("clean", clean.DSN), mtTarget("hup", faulty.DSN))
+	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	secWait(t, func() bool { code, _ := mtProbe(t, p, "hup"); return code == http.StatusOK }, p.Output)
+	reloadOK("1")
+	for _, name := range []string{"faulty", "added"} {
+		if code, _ := mtProbe(t, p, name); code != http.StatusBadRequest {
+			t.Errorf("removed target %s: %d, want 400", name, code)
+		}
+	}
+	if _, body := mtProbe(t, p, "hup"); secValue(body, mtIntegrityFail) != "1" {
+		t.Errorf("target hup does not serve its database:\n%s", body)
+	}
+
+	// SIGHUP with a bad file: 0 again, targets kept.
+	secWrite(t, filepath.Dir(cfg), filepath.Base(cfg), "targets:\n  - name: clean\n    dsn: "+clean.DSN+"\n    min_interval: {health: soon}\n")
+	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	secWait(t, func() bool {
+		_, _, body := secDo(t, http.DefaultClient, "GET", p.URL+"/metrics", nil)
+		return secValue(body, mtReloadOK) == "0"
+	}, p.Output)
+	if code, _ := mtProbe(t, p, "hup"); code != http.StatusOK {
+		t.Errorf("after a bad SIGHUP reload, target hup: %d", code)
+	}
+	if !strings.Contains(p.Output(), "line 4: min_interval.health") {
+		t.Errorf("the bad SIGHUP reload is not logged with key and line:\n%s", p.Output())
+	}
+}
+
+// A bad config file stops start-up with a message naming the problem and
+// its line.
+func TestMultiTargetBadConfigAtStart(t *testing.T) {
+	dir := t.TempDir()
+	dsn := "postgres://postgres@127.0.0.1:1/none?sslmode=disable"
+	for _, tc := range []struct {
+		name, file string
+		want       []string
+	}{
+		{"unknown key", "targets:\n  - name: a\n    dsn: " + dsn + "\n    dns: x\n", []string{"line 4", `unknown key "dns"`}},
+		{"duplicate name", "targets:\n  - name: a\n    dsn: " + dsn + "\n  - name: a\n    dsn: " + dsn + "\n", []string{"line 4", `duplicate target name "a"`}},
+		{"malformed name", "targets:\n  - name: A/B\n    dsn: " + dsn + "\n", []string{"line 2", `"A/B"`}},
+		{"unknown collector", "targets:\n  - name: a\n    dsn: " + dsn + "\n    collectors: [health, nosuch]\n", []string{"line 4", `unknown collector "nosuch"`}},
+		{"bad duration", "targets:\n  - name: a\n    dsn: " + dsn + "\n    min_interval: {health: 5 minutes}\n", []string{"line 4", "min_interval.health"}},
+		{"both dsn sources", "targets:\n  - name: a\n    dsn: " + dsn + "\n    dsn_file: " + filepath.Join(dir, "x") + "\n", []string{"line 2", "not both"}},
+		{"missing dsn_file", "targets:\n  - name: a\n    dsn_file: " + filepath.Join(dir, "missing") + "\n", []string{"line 2", "dsn_file"}},
+		{"bad max_connections", "targets:\n  - name: a\n    dsn: " + dsn + "\n    max_connections: 0\n", []string{"line 4", "max_connections"}},
+		{"empty", "", []string{"empty config file"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := secWrite(t, dir, strings.ReplaceAll(tc.name, " ", "_")+".yml", tc.file)
+			out, err := secRun(t, []string{"DATA_SOURCE_NAME="}, "--config.file="+cfg)
+			if err == nil {
+				t.Fatalf("started with a bad config:\n%s", out)
+			}
+			for _, w := range append(tc.want, cfg) {
+				if !strings.Contains(out, w) {
+					t.Errorf("output does not contain %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+	t.Run("missing file", func(t *testing.T) {
+		if out, err := secRun(t, []string{"DATA_SOURCE_NAME="}, "--config.file="+filepath.Join(dir, "nonexistent.yml")); err == nil || !strings.Contains(out, "nonexistent.yml") {
+			t.Errorf("missing config file: %v\n%s", err, out)
+		}
+	})
+}
+
+// mtSlowHealth replaces check_campaign_system_health() by one that sleeps
+// first, keeping the original's rows (as collector/collector_test.go does).
+func mtSlowHealth(t *testing.T, db *pgtest.DB, seconds float64) {
+	t.Helper()
+	if err := db.ExecScript(fmt.Sprintf(`
+ALTER FUNCTION check_campaign_system_health() RENAME TO check_campaign_system_health_orig;
+CREATE FUNCTION check_campaign_system_health() RETURNS TABLE(check_name text, status text, details text)
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_sleep(%g);
+    RETURN QUERY SELECT * FROM check_campaign_system_health_orig();
+END $$;`, seconds)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Scrapes in flight while a reload replaces or removes their target still
+// complete with success: the old pool stays open for them.
+func TestMultiTargetScrapeDuringReload(t *testing.T) {
+	db := pgtest.New(t)
+	db.ApplyFile(t, "testdata/scenario.sql")
+	mtSlowHealth(t, db, 1)
+	cfg := filepath.Join(t.TempDir(), "targets.yml")
+
+	for _, tc := range []struct {
+		name  string
+		after []string // the config the reload brings in
+	}{
+		{"target changed", []string{mtTarget("slow", db.DSN, "max_connections: 2")}},
+		{"target removed", []string{mtTarget("other", db.DSN)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			mtConfig(t, cfg, mtTarget("slow", db.DSN))
+			p := startLogged(t, []string{"DATA_SOURCE_NAME="}, "--config.file="+cfg)
+			type result struct {
+				code int
+				body string
+			}
+			done := make(chan result, 1)
+			start := time.Now()
+			go func() {
+				// Not secDo: t.Fatal must not run off the test's goroutine.
+				resp, err := http.Get(p.URL + "/probe?target=slow")
+				if err != nil {
+					done <- result{0, err.Error()}
+					return
+				}
+				defer resp.Body.Close()
+				b, _ := io.ReadAll(resp.Body)
+				done <- result{resp.StatusCode, string(b)}
+			}()
+			// Reload while the health check sleeps.
+			time.Sleep(300 * time.Millisecond)
+			mtConfig(t, cfg, tc.after...)
+			if code, _, body := secDo(t, http.DefaultClient, "POST", p.URL+"/-/reload", nil); code != http.StatusOK {
+				t.Fatalf("POST /-/reload: %d %s", code, body)
+			}
+			r := <-done
+			if time.Since(start) < time.Second {
+				t.Errorf("the scrape took %s: it was not in flight during the reload", time.Since(start))
+			}
+			if r.code != http.StatusOK || secValue(r.body, `campaign_collector_success{collector="health"}`) != "1" || secValue(r.body, "campaign_up") != "1" {
+				t.Errorf("scrape across the reload: %d\n%s\n%s", r.code, r.body, p.Output())
+			}
+			if names, all := mtSuccessSeries(r.body); len(names) != 10 || !all {
+				t.Errorf("scrape across the reload: collectors %v, all successful %v", names, all)
+			}
+		})
+	}
+}
+
+// Per-target overrides: a collectors subset emits only those collectors'
+// series; min_interval serves from cache; max_connections bounds the
+// target's sessions under concurrent scrapes.
+func TestMultiTargetOverrides(t *testing.T) {
+	db := pgtest.New(t)
+	db.ApplyFile(t, "testdata/scenario.sql")
+	bounded := pgtest.New(t)
+	bounded.ApplyFile(t, "testdata/scenario.sql")
+	mtSlowHealth(t, bounded, 0.5)
+	wide := pgtest.New(t)
+	wide.ApplyFile(t, "testdata/scenario.sql")
+	mtSlowHealth(t, wide, 0.5)
+
+	cfg := filepath.Join(t.TempDir(), "targets.yml")
+	mtConfig(t, cfg,
+		mtTarget("subset", db.DSN, "collectors: [health, holiday_integrity]"),
+		mtTarget("all", db.DSN),
+		mtTarget("cached", db.DSN, "collectors: [health]", "min_interval: {health: 1h}"),
+		mtTarget("bounded", bounded.DSN, "max_connections: 1"),
+		mtTarget("wide", wide.DSN, "max_connections: 3"),
+	)
+	p := startLogged(t, []string{"DATA_SOURCE_NAME="}, "--config.file="+cfg)
+
+	t.Run("collectors subset", func(t *testing.T) {
+		for _, tc := range []struct {
+			target string
+			want   string
+		}{
+			{"subset", "health,holiday_integrity"},
+			{"cached", "health"},
+			{"all", "attribution,health,holiday_integrity,index_usage,inventory,maintenance,objects,orders,performance,table_stats"},
+		} {
+			code, body := mtProbe(t, p, tc.target)
+			names, all := mtSuccessSeries(body)
+			if code != http.StatusOK || strings.Join(names, ",") != tc.want || !all {
+				t.Errorf("%s: %d, success series %v (all 1: %v), want %s", tc.target, code, names, all, tc.want)
+			}
+			if tc.target == "subset" && (strings.Contains(body, "campaign_attribution_") || strings.Contains(body, "campaign_table_")) {
+				t.Errorf("subset target emits a disabled collector's metrics:\n%s", body)
+			}
+		}
+	})
+
+	t.Run("min_interval", func(t *testing.T) {
+		const series = `campaign_collector_last_success_timestamp_seconds{collector="health"}`
+		stamps := func(target string) (string, string) {
+			_, a := mtProbe(t, p, target)
+			time.Sleep(50 * time.Millisecond)
+			_, b := mtProbe(t, p, target)
+			return secValue(a, series), secValue(b, series)
+		}
+		if a, b := stamps("cached"); a == "" || a != b {
+			t.Errorf("cached (min_interval 1h): health ran again: %q then %q", a, b)
+		}
+		if a, b := stamps("all"); a == "" || a == b {
+			t.Errorf("all (min_interval 0): health served from cache: %q then %q", a, b)
+		}
+	})
+
+	t.Run("max_connections", func(t *testing.T) {
+		for _, tc := range []struct {
+			target string
+			db     *pgtest.DB
+			bound  int
+		}{
+			{"bounded", bounded, 1},
+			{"wide", wide, 3},
+		} {
+			var (
+				wg   sync.WaitGroup
+				stop = make(chan struct{})
+				peak int
+			)
+			wg.Add(1)
+			go func() { // sample the target's sessions while it is scraped
+				defer wg.Done()
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					var n int
+					if err := tc.db.Pool.QueryRow(t.Context(), "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'campaign_exporter'").Scan(&n); err == nil && n > peak {
+						peak = n
+					}
+					time.Sleep(5 * time.Millisecond)
+				}
+			}()
+			var scrapes sync.WaitGroup
+			codes := make([]int, 8)
+			for i := range codes {
+				scrapes.Add(1)
+				go func() {
+					defer scrapes.Done()
+					resp, err := http.Get(p.URL + "/probe?target=" + tc.target)
+					if err == nil {
+						codes[i] = resp.StatusCode
+						_, _ = io.Copy(io.Discard, resp.Body)
+						resp.Body.Close()
+					}
+				}()
+				time.Sleep(20 * time.Millisecond)
+			}
+			scrapes.Wait()
+			close(stop)
+			wg.Wait()
+			after := secSessions(t, tc.db)
+			for i, c := range codes {
+				if c != http.StatusOK {
+					t.Errorf("%s: scrape %d: %d", tc.target, i, c)
+				}
+			}
+			t.Logf("%s: peak %d sessions, %d after", tc.target, peak, after)
+			if peak > tc.bound || after > tc.bound {
+				t.Errorf("%s: %d sessions at peak, %d after; max_connections %d", tc.target, peak, after, tc.bound)
+			}
+			if tc.bound > 1 && peak < 2 {
+				t.Errorf("%s: peak %d sessions: the sampling did not see concurrent use, so the bound test proves little", tc.target, peak)
+			}
+			if code, body := mtProbe(t, p, tc.target); code != http.StatusOK || secValue(body, `campaign_collector_success{collector="health"}`) != "1" {
+				t.Errorf("%s: a bounded pool still serves every collector: %d\n%s", tc.target, code, body)
+			}
+		}
+	})
+}
