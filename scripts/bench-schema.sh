@@ -48,8 +48,7 @@ done
 # The timing function lives in the database for the run (the database is
 # dropped afterwards). Rounds run every query once, interleaved, so that load
 # from elsewhere hits all queries alike (the order rotates); one warm-up
-# round, then the median
-# of $runs rounds per query.
+# round, then the median of $runs rounds per query.
 bench <<'SQL'
 CREATE FUNCTION bench_median_ms(queries text[], runs integer) RETURNS SETOF numeric
 LANGUAGE plpgsql AS $$

@@ -54,6 +54,18 @@
 -- campaign_inject_faults() applies all five: Campaign ID Integrity FAIL,
 -- Holiday Sync Status WARNING (1), Revenue Balance FAIL, and 1 of each
 -- holiday-integrity issue.
+--
+-- On campaign_demo_generate(1) (seed 0.42; healthy: Overlaps 21, Revenue
+-- 38250656.20, Weight Distribution 0.7709):
+--   orphan_campaign      campaign 1: Integrity FAIL 26; Overlaps 20; WD 0.7726
+--   revenue_imbalance    campaign 37, 46 dim_date rows: Revenue Balance FAIL
+--                        1433285.350000 ("原始營收: 38250656.20, 歸因營收:
+--                        36817370.85"); Overlaps 20; WD 0.7640
+--   unsynced_holiday     2022-01-02; duplicate_holiday 2022-01-01;
+--   stray_holiday_flag   2026-12-31
+--   inject_faults        Integrity 26, Sync 1, Overlaps 19, Revenue Balance
+--                        1433285.350000, WD 0.7657, holiday issues 1/1/1
+-- At scale 0.01 the same targets; Revenue Balance FAIL 16026.060000.
 
 CREATE OR REPLACE FUNCTION campaign_fault_orphan_campaign()
 RETURNS void
