@@ -11,6 +11,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"sort"
 	"strings"
 	"sync"
@@ -181,6 +183,10 @@ var (
 func (e *Exporter) Collect(ctx context.Context, ch chan<- prometheus.Metric) {
 	_, err := e.pinger.do(ctx, func(ctx context.Context) (struct{}, error) {
 		err := e.ping(ctx)
+		if err != nil && ctx.Err() == nil && IsConnectionLost(err) {
+			resetPool(e.db)
+			err = e.ping(ctx)
+		}
 		e.logPing(err)
 		return struct{}{}, err
 	})
@@ -275,6 +281,13 @@ func (m *managed) execute(ctx context.Context, db Querier) ([]prometheus.Metric,
 	}
 	start := time.Now()
 	metrics, err := collect(ctx, m.c, db)
+	if err != nil && ctx.Err() == nil && IsConnectionLost(err) {
+		// A pooled connection had died (server restart, backends
+		// terminated, network cut): its siblings likely too. The queries
+		// only read, so one retry on fresh connections is safe.
+		resetPool(db)
+		metrics, err = collect(ctx, m.c, db)
+	}
 	took := time.Since(start)
 	if err == nil {
 		err = checkDuplicates(metrics)
@@ -363,6 +376,27 @@ func IsMissingObject(err error) bool {
 	return false
 }
 
+// resetPool closes the pool's connections (those in use when released),
+// so the next queries connect afresh instead of finding more dead ones.
+func resetPool(db Querier) {
+	if p, ok := db.(interface{ Reset() }); ok {
+		p.Reset()
+	}
+}
+
+// IsConnectionLost tells whether err means the connection, not the query,
+// failed: the server ended the session or the network dropped it.
+func IsConnectionLost(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		// admin_shutdown (pg_terminate_backend, fast shutdown), crash_shutdown
+		return pgErr.Code == "57P01" || pgErr.Code == "57P02"
+	}
+	var netErr net.Error
+	return pgconn.SafeToRetry(err) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, net.ErrClosed) || errors.As(err, &netErr)
+}
+
 // checkDuplicates rejects a run that would emit the same series twice (a
 // check function returning one check name on two rows, say): the registry
 // would otherwise fail the whole scrape.
@@ -395,36 +429,59 @@ type flight[T any] struct {
 }
 
 type flightCall[T any] struct {
-	done chan struct{}
-	val  T
-	err  error
+	done    chan struct{}
+	cancel  context.CancelFunc
+	waiters int
+	val     T
+	err     error
 }
 
-// do runs fn unless a call is already in flight, in which case it waits for
-// that one's result (or for its own ctx to end). fn runs under the starting
-// caller's ctx, so it never outlives that caller's scrape.
+// do runs fn unless a call is already in flight, and waits for the result
+// or for ctx to end. The call outlives an impatient caller while others
+// still wait for it, and is cancelled when the last one gives up: then do
+// waits for fn to return, so no query is left running after the scrape
+// that gave up has returned.
 func (f *flight[T]) do(ctx context.Context, fn func(context.Context) (T, error)) (T, error) {
 	f.mu.Lock()
-	if c := f.call; c != nil {
-		f.mu.Unlock()
-		select {
-		case <-c.done:
-			return c.val, c.err
-		case <-ctx.Done():
-			var zero T
-			return zero, ctx.Err()
-		}
+	c := f.call
+	if c == nil {
+		runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		c = &flightCall[T]{done: make(chan struct{}), cancel: cancel}
+		f.call = c
+		go func() {
+			c.val, c.err = fn(runCtx)
+			cancel()
+			f.mu.Lock()
+			if f.call == c {
+				f.call = nil
+			}
+			f.mu.Unlock()
+			close(c.done)
+		}()
 	}
-	c := &flightCall[T]{done: make(chan struct{})}
-	f.call = c
+	c.waiters++
 	f.mu.Unlock()
 
-	c.val, c.err = fn(ctx)
+	select {
+	case <-c.done:
+		return c.val, c.err
+	case <-ctx.Done():
+	}
 	f.mu.Lock()
-	f.call = nil
+	c.waiters--
+	last := c.waiters == 0
+	if last {
+		c.cancel()
+		if f.call == c {
+			f.call = nil // later callers start afresh, not on a cancelled run
+		}
+	}
 	f.mu.Unlock()
-	close(c.done)
-	return c.val, c.err
+	if last {
+		<-c.done
+	}
+	var zero T
+	return zero, ctx.Err()
 }
 
 func boolValue(b bool) float64 {

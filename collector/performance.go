@@ -2,7 +2,6 @@ package collector
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/campaign-exporter/campaign_exporter/queries"
@@ -19,7 +18,11 @@ var (
 		"Time a measurement of monitor_system_performance() took.", []string{"measurement"}, nil)
 	performanceStatusDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "performance", "status"),
 		"State of each measurement of monitor_system_performance(): 1 for the current status.", []string{"measurement", "status"}, nil)
-	performanceQuery = queries.Get("performance")
+	// execution_time_ms in seconds.
+	performanceRows = statusRows{
+		query: queries.Get("performance"), nameColumn: "metric_name", known: performanceStates,
+		statusDesc: performanceStatusDesc, valueDesc: performanceDurationDesc, parse: numericValue(1e-3),
+	}
 )
 
 // performanceCollector reports monitor_system_performance().
@@ -28,32 +31,5 @@ type performanceCollector struct{}
 var _ Collector = performanceCollector{}
 
 func (performanceCollector) Update(ctx context.Context, db Querier, ch chan<- prometheus.Metric) error {
-	rows, err := db.Query(ctx, performanceQuery)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var name, ms, status *string
-		if err := rows.Scan(&name, &ms, &status); err != nil {
-			return err
-		}
-		measurement, err := requireLabel("metric_name", name)
-		if err != nil {
-			return err
-		}
-		st, err := requireLabel("status", status)
-		if err != nil {
-			return fmt.Errorf("measurement %q: %w", measurement, err)
-		}
-		sendStateSet(ch, performanceStatusDesc, performanceStates, st, measurement)
-		if ms != nil {
-			v, err := parseNumeric(*ms)
-			if err != nil {
-				return fmt.Errorf("measurement %q execution_time_ms: %w", measurement, err)
-			}
-			ch <- prometheus.MustNewConstMetric(performanceDurationDesc, prometheus.GaugeValue, v/1000, measurement)
-		}
-	}
-	return rows.Err()
+	return performanceRows.update(ctx, db, ch)
 }

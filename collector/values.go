@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"regexp"
@@ -97,4 +98,64 @@ func truncate(s string, n int) string {
 		n--
 	}
 	return s[:n] + "…"
+}
+
+// statusRows reads the rows of a check function as (name, status, value
+// text): a state set per row, and a value where parse finds one.
+type statusRows struct {
+	query      string
+	nameColumn string
+	known      []string
+	statusDesc *prometheus.Desc
+	valueDesc  *prometheus.Desc
+	// parse turns the value text into a number; false: no value to send.
+	parse func(string) (float64, bool, error)
+}
+
+func (s statusRows) update(ctx context.Context, db Querier, ch chan<- prometheus.Metric) error {
+	rows, err := db.Query(ctx, s.query)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name, status, value *string
+		if err := rows.Scan(&name, &status, &value); err != nil {
+			return err
+		}
+		label, err := requireLabel(s.nameColumn, name)
+		if err != nil {
+			return err
+		}
+		st, err := requireLabel("status", status)
+		if err != nil {
+			return fmt.Errorf("%q: %w", label, err)
+		}
+		sendStateSet(ch, s.statusDesc, s.known, st, label)
+		if value == nil {
+			continue
+		}
+		v, ok, err := s.parse(*value)
+		if err != nil {
+			return fmt.Errorf("%q: %w", label, err)
+		}
+		if ok {
+			ch <- prometheus.MustNewConstMetric(s.valueDesc, prometheus.GaugeValue, v, label)
+		}
+	}
+	return rows.Err()
+}
+
+// numericValue parses a numeric column, scaled (1e-3 turns ms into s).
+func numericValue(scale float64) func(string) (float64, bool, error) {
+	return func(text string) (float64, bool, error) {
+		v, err := parseNumeric(text)
+		return v * scale, err == nil, err
+	}
+}
+
+// detailsNumber takes the first number of a details text, if any.
+func detailsNumber(text string) (float64, bool, error) {
+	v, ok := firstNumber(text)
+	return v, ok, nil
 }

@@ -1,3 +1,3 @@
 -- collector "performance": the system's own timing self-test.
-SELECT metric_name, execution_time_ms::text AS execution_time_ms, status
+SELECT metric_name, status, execution_time_ms::text AS execution_time_ms
 FROM monitor_system_performance();
