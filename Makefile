@@ -28,7 +28,7 @@ DEMO_DB  ?= campaign_demo
 DEMO_SCALE ?= 1
 DEMO_LISTEN ?= :9817
 
-.PHONY: all build test vet gotest rules demo demo-db e2e bench bench-schema bench-exporter fuzz clean tools
+.PHONY: all build test vet gotest rules demo demo-db e2e bench bench-schema load clean tools
 
 all: build
 
@@ -71,6 +71,16 @@ e2e: build $(PROMETHEUS) $(ALERTMANAGER)
 
 bench-schema:
 	scripts/bench-schema.sh
+
+# The exporter against the floor (the same SQL run directly) and against
+# itself with caching off; prints a table with ratios.
+bench:
+	$(GO) run ./internal/bench
+
+LOAD_DURATION ?= 60s
+LOAD_SCRAPERS ?= 200
+load:
+	$(GO) run ./internal/bench -load -duration=$(LOAD_DURATION) -scrapers=$(LOAD_SCRAPERS)
 
 clean:
 	rm -rf $(BINARY) .tools .demo

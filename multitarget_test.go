@@ -309,7 +309,7 @@ func TestMultiTargetOverrides(t *testing.T) {
 	cfg := filepath.Join(t.TempDir(), "targets.yml")
 	mtConfig(t, cfg,
 		mtTarget("subset", db.DSN, "collectors: [health, holiday_integrity]"),
-		mtTarget("all", db.DSN),
+		mtTarget("all", db.DSN, "min_interval: {health: 0s}"),
 		mtTarget("cached", db.DSN, "collectors: [health]", "min_interval: {health: 1h}"),
 		mtTarget("bounded", bounded.DSN, "max_connections: 1"),
 		mtTarget("wide", wide.DSN, "max_connections: 3"),

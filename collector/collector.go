@@ -51,6 +51,12 @@ type Options struct {
 	BackupRetention time.Duration
 }
 
+// perScrape is the default minimum interval of the cheap collectors: fresh
+// on every scrape at any usual scrape interval, while scrapes closer than
+// this (Prometheus replicas in HA pairs, several dashboards) share one run,
+// so the database's load does not grow with the number of scrapers.
+const perScrape = 5 * time.Second
+
 // DefaultTables are the tables monitored unless configured otherwise.
 var DefaultTables = []string{"campaigns", "dim_date", "holidays", "orders", "dim_date_backup"}
 

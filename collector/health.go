@@ -8,7 +8,7 @@ import (
 )
 
 func init() {
-	registerCollector("health", true, 0, func(Options) Collector { return healthCollector{} })
+	registerCollector("health", true, perScrape, func(Options) Collector { return healthCollector{} })
 }
 
 var (

@@ -9,7 +9,7 @@ import (
 )
 
 func init() {
-	registerCollector("holiday_integrity", true, 0, func(Options) Collector { return holidayIntegrityCollector{} })
+	registerCollector("holiday_integrity", true, perScrape, func(Options) Collector { return holidayIntegrityCollector{} })
 }
 
 var (

@@ -8,7 +8,7 @@ import (
 )
 
 func init() {
-	registerCollector("index_usage", true, 0, func(o Options) Collector { return indexUsageCollector{tables: o.IndexUsageTables} })
+	registerCollector("index_usage", true, perScrape, func(o Options) Collector { return indexUsageCollector{tables: o.IndexUsageTables} })
 }
 
 var (

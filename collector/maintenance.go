@@ -8,7 +8,7 @@ import (
 )
 
 func init() {
-	registerCollector("maintenance", true, 0, func(o Options) Collector { return maintenanceCollector{retention: o.BackupRetention.Seconds()} })
+	registerCollector("maintenance", true, perScrape, func(o Options) Collector { return maintenanceCollector{retention: o.BackupRetention.Seconds()} })
 }
 
 var (

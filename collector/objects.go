@@ -8,7 +8,7 @@ import (
 )
 
 func init() {
-	registerCollector("objects", true, 0, func(Options) Collector { return objectsCollector{} })
+	registerCollector("objects", true, perScrape, func(Options) Collector { return objectsCollector{} })
 }
 
 var (

@@ -8,7 +8,7 @@ import (
 )
 
 func init() {
-	registerCollector("table_stats", true, 0, func(o Options) Collector { return tableStatsCollector{tables: o.TableStatsTables} })
+	registerCollector("table_stats", true, perScrape, func(o Options) Collector { return tableStatsCollector{tables: o.TableStatsTables} })
 }
 
 var (

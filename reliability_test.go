@@ -1,0 +1,260 @@
+package main
+
+// The fault suite against the real binary over HTTP: what Prometheus sees
+// while the database is down, a check hangs past the scrape timeout it
+// announced, backends are killed, and the network stalls; and that the
+// process keeps serving, recovers by itself and leaks neither goroutines
+// (its own go_goroutines) nor connections. collector/reliability_test.go
+// has the finer-grained cases in-process.
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/campaign-exporter/campaign_exporter/internal/pgtest"
+)
+
+// series flattens an exposition to "name{labels}" -> value.
+func series(body string) map[string]float64 {
+	out := map[string]float64{}
+	for _, line := range strings.Split(body, "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		if i < 0 {
+			continue
+		}
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err != nil {
+			continue
+		}
+		out[line[:i]] = v
+	}
+	return out
+}
+
+// faultClient scrapes without keep-alive, so the exporter's goroutine count
+// does not depend on idle HTTP connections.
+var faultClient = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+
+// scrapeBinary GETs /metrics as Prometheus would with a scrape timeout of
+// promTimeout, failing the test unless it is answered 200.
+func scrapeBinary(t *testing.T, p *process, promTimeout time.Duration) (map[string]float64, time.Duration) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, p.URL+"/metrics", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", strconv.FormatFloat(promTimeout.Seconds(), 'f', -1, 64))
+	start := time.Now()
+	resp, err := faultClient.Do(req)
+	if err != nil {
+		t.Fatalf("scrape: %v\n%s", err, p.Logs())
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	took := time.Since(start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("scrape: %d\n%s", resp.StatusCode, b)
+	}
+	return series(string(b)), took
+}
+
+var binaryCollectors = []string{"attribution", "health", "holiday_integrity", "index_usage", "inventory",
+	"maintenance", "objects", "orders", "performance", "table_stats"}
+
+func failing(m map[string]float64) []string {
+	var out []string
+	for _, n := range binaryCollectors {
+		if m[`campaign_collector_success{collector="`+n+`"}`] != 1 {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// sessionSampler records the most exporter sessions seen on the server.
+type sessionSampler struct {
+	mu   sync.Mutex
+	max  int
+	err  error
+	stop chan struct{}
+	done chan struct{}
+}
+
+func sampleSessions(db *pgtest.DB) *sessionSampler {
+	s := &sessionSampler{stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-s.stop:
+				return
+			case <-tick.C:
+			}
+			var n int
+			err := db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity
+				WHERE datname = $1 AND application_name = 'campaign_exporter'`, db.Name).Scan(&n)
+			s.mu.Lock()
+			if err != nil && s.err == nil {
+				s.err = err
+			}
+			s.max = max(s.max, n)
+			s.mu.Unlock()
+		}
+	}()
+	return s
+}
+
+func (s *sessionSampler) finish() (int, error) {
+	close(s.stop)
+	<-s.done
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.max, s.err
+}
+
+func exporterSessions(t *testing.T, db *pgtest.DB, extra string) int {
+	t.Helper()
+	var n int
+	db.QueryRow(t, `SELECT count(*) FROM pg_stat_activity
+		WHERE datname = $1 AND application_name = 'campaign_exporter'`+extra, []any{&n}, db.Name)
+	return n
+}
+
+func TestBinaryUnderFaults(t *testing.T) {
+	db := pgtest.New(t)
+	db.ApplyFile(t, "testdata/scenario.sql")
+	proxy := pgtest.NewProxy(t, db.TargetAddr())
+	proxy.Down()
+	// Every collector runs on every scrape, so each fault reaches them all.
+	args := []string{"--db.max-connections=3"}
+	// Runs after the exporter has stopped: its sessions end with it.
+	t.Cleanup(func() {
+		for i := 0; exporterSessions(t, db, "") > 0; i++ {
+			if i == 200 {
+				t.Errorf("exporter sessions left on the server after it stopped")
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	})
+	for _, n := range binaryCollectors {
+		args = append(args, "--collector."+n+".min-interval=0")
+	}
+	p := startExporter(t, []string{"DATA_SOURCE_NAME=" + db.DSNVia(proxy.Addr)}, args...)
+	sampler := sampleSessions(db)
+
+	// Down at start: answered at once, up 0.
+	m, took := scrapeBinary(t, p, 10*time.Second)
+	t.Logf("database down: scrape took %s, up %v", took, m["campaign_up"])
+	if m["campaign_up"] != 0 || len(failing(m)) != len(binaryCollectors) {
+		t.Errorf("database down: up %v, failing %v", m["campaign_up"], failing(m))
+	}
+	proxy.Up(t)
+	m, _ = scrapeBinary(t, p, 10*time.Second)
+	if m["campaign_up"] != 1 || len(failing(m)) != 0 {
+		t.Fatalf("database up: up %v, failing %v\n%s", m["campaign_up"], failing(m), p.Logs())
+	}
+	goroutines := m["go_goroutines"]
+	t.Logf("healthy: go_goroutines %v, process_open_fds %v, RSS %.1f MB",
+		goroutines, m["process_open_fds"], m["process_resident_memory_bytes"]/1e6)
+
+	// A check that hangs past the scrape timeout Prometheus announces: the
+	// answer comes by that timeout less the offset (2s - 0.5s), the query
+	// is cancelled on the server.
+	if err := db.ExecScript(`
+ALTER FUNCTION check_campaign_system_health() RENAME TO check_campaign_system_health_orig;
+CREATE FUNCTION check_campaign_system_health() RETURNS TABLE(check_name text, status text, details text)
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_sleep(60);
+    RETURN QUERY SELECT * FROM check_campaign_system_health_orig();
+END $$;`); err != nil {
+		t.Fatal(err)
+	}
+	const deadline = 500 * time.Millisecond
+	m, took = scrapeBinary(t, p, time.Second)
+	active := exporterSessions(t, db, " AND state = 'active'")
+	t.Logf("hung check: deadline %s, scrape took %s over HTTP (overshoot %s), %d queries active right after, failing %v",
+		deadline, took, took-deadline, active, failing(m))
+	if took > deadline+2*time.Second {
+		t.Errorf("hung check: scrape took %s with a %s deadline", took, deadline)
+	}
+	if active != 0 {
+		t.Errorf("hung check: %d exporter queries still running on the server", active)
+	}
+	if m["campaign_up"] != 1 || strings.Join(failing(m), ",") != "health" {
+		t.Errorf("hung check: up %v, failing %v; want only health", m["campaign_up"], failing(m))
+	}
+	if err := db.ExecScript(`DROP FUNCTION check_campaign_system_health();
+ALTER FUNCTION check_campaign_system_health_orig() RENAME TO check_campaign_system_health;`); err != nil {
+		t.Fatal(err)
+	}
+
+	// Backends killed by the server, a scrape interval (over a second) later.
+	var killed int
+	db.QueryRow(t, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE application_name = 'campaign_exporter' AND datname = $1`, []any{&killed}, db.Name)
+	time.Sleep(1100 * time.Millisecond)
+	m, _ = scrapeBinary(t, p, 10*time.Second)
+	t.Logf("killed %d backends: next scrape up %v, failing %v", killed, m["campaign_up"], failing(m))
+	if m["campaign_up"] != 1 || len(failing(m)) != 0 {
+		t.Errorf("after the kill: up %v, failing %v", m["campaign_up"], failing(m))
+	}
+
+	// The network stalls: answered by the deadline with up 0; after
+	// Resume, everything is back.
+	// Stalled connections linger on the server until Resume: the bound is
+	// checked up to here.
+	maxSeen, err := sampler.finish()
+	if err != nil {
+		t.Errorf("sampling sessions: %v", err)
+	}
+	t.Logf("most exporter sessions on the server before the stall: %d (bound 3)", maxSeen)
+	if maxSeen > 3 {
+		t.Errorf("%d exporter sessions at once; the bound is 3", maxSeen)
+	}
+	proxy.Stall()
+	m, took = scrapeBinary(t, p, time.Second)
+	t.Logf("stalled: scrape took %s (deadline %s), up %v", took, deadline, m["campaign_up"])
+	if took > deadline+2*time.Second || m["campaign_up"] != 0 {
+		t.Errorf("stalled: scrape took %s, up %v; want by %s, up 0", took, m["campaign_up"], deadline)
+	}
+	proxy.Resume()
+	m, _ = scrapeBinary(t, p, 10*time.Second)
+	if m["campaign_up"] != 1 || len(failing(m)) != 0 {
+		t.Errorf("after Resume: up %v, failing %v", m["campaign_up"], failing(m))
+	}
+
+	// No leak: goroutines back to the healthy count (idle pool connections
+	// hold none), sessions within the bound.
+	var after float64
+	for i := 0; i < 50; i++ {
+		m, _ = scrapeBinary(t, p, 10*time.Second)
+		if after = m["go_goroutines"]; after <= goroutines {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("after the faults: go_goroutines %v (healthy %v), process_open_fds %v, RSS %.1f MB",
+		after, goroutines, m["process_open_fds"], m["process_resident_memory_bytes"]/1e6)
+	if after > goroutines {
+		t.Errorf("go_goroutines %v after the faults, %v before", after, goroutines)
+	}
+	if n := exporterSessions(t, db, ""); n > 3 {
+		t.Errorf("%d exporter sessions after the faults; the bound is 3", n)
+	}
+}
