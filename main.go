@@ -90,7 +90,7 @@ func run(args []string) error {
 			return err
 		}
 		defer pool.Close()
-		exp, err := collector.New(pool, pool.Ping, cfg, logger)
+		exp, err := collector.New(pool, cfg, logger)
 		if err != nil {
 			return err
 		}

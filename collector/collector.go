@@ -34,6 +34,14 @@ type Querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
+// DB is the database an Exporter watches: a pgx pool in production. A
+// DB that also has Reset (as the pool does) is reset when its connections
+// are found lost.
+type DB interface {
+	Querier
+	Ping(ctx context.Context) error
+}
+
 // Collector reads one part of the campaign system.
 type Collector interface {
 	// Update runs the collector's queries and sends its metrics. It returns
@@ -124,8 +132,7 @@ func DefaultMinInterval(name string) time.Duration { return factories[name].inte
 
 // Exporter runs the enabled collectors of one database.
 type Exporter struct {
-	db         Querier
-	ping       func(context.Context) error
+	db         DB
 	logger     log.Logger
 	collectors []*managed
 	pinger     flight[struct{}]
@@ -152,10 +159,9 @@ func (e *Exporter) logPing(err error) {
 	}
 }
 
-// New builds an exporter over db. ping checks the database is reachable;
-// with a pgx pool it is pool.Ping.
-func New(db Querier, ping func(context.Context) error, cfg Config, logger log.Logger) (*Exporter, error) {
-	e := &Exporter{db: db, ping: ping, logger: logger}
+// New builds an exporter over db with the collectors cfg enables.
+func New(db DB, cfg Config, logger log.Logger) (*Exporter, error) {
+	e := &Exporter{db: db, logger: logger}
 	for name, s := range cfg.Collectors {
 		f, ok := factories[name]
 		if !ok {
@@ -188,10 +194,10 @@ var (
 // queries still running when it ends are cancelled on the server.
 func (e *Exporter) Collect(ctx context.Context, ch chan<- prometheus.Metric) {
 	_, err := e.pinger.do(ctx, func(ctx context.Context) (struct{}, error) {
-		err := e.ping(ctx)
+		err := e.db.Ping(ctx)
 		if err != nil && ctx.Err() == nil && IsConnectionLost(err) {
 			resetPool(e.db)
-			err = e.ping(ctx)
+			err = e.db.Ping(ctx)
 		}
 		e.logPing(err)
 		return struct{}{}, err

@@ -30,7 +30,7 @@ func newExporter(t *testing.T, dsn string, logger log.Logger, settings map[strin
 	if logger == nil {
 		logger = log.NewNopLogger()
 	}
-	e, err := New(pool, pool.Ping, Config{Collectors: settings, Options: DefaultOptions()}, logger)
+	e, err := New(pool, Config{Collectors: settings, Options: DefaultOptions()}, logger)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -63,7 +63,7 @@ func newFaultRig(t *testing.T, db *pgtest.DB, dsn string, o PoolOptions, setting
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
-	e, err := New(pool, pool.Ping, Config{Collectors: settings, Options: DefaultOptions()}, log.NewNopLogger())
+	e, err := New(pool, Config{Collectors: settings, Options: DefaultOptions()}, log.NewNopLogger())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,7 +37,8 @@ func (t Timeouts) Deadline(r *http.Request) (time.Duration, error) {
 		return d, nil
 	}
 	secs, err := strconv.ParseFloat(h, 64)
-	if err != nil || secs <= 0 || secs != secs {
+	// !(secs > 0) also catches NaN; a huge value would overflow Duration.
+	if err != nil || !(secs > 0) || secs > 1e6 {
 		return 0, fmt.Errorf("invalid %s header", timeoutHeader)
 	}
 	fromHeader := time.Duration(secs*float64(time.Second)) - t.Offset

@@ -143,7 +143,7 @@ func (t *Targets) build(spec config.Target) (*target, error) {
 		// Never the DSN itself: it may hold a password.
 		return nil, fmt.Errorf("line %d: target %q: %w", spec.Line, spec.Name, err)
 	}
-	exp, err := collector.New(pool, pool.Ping, cfg, log.With(t.logger, "target", spec.Name))
+	exp, err := collector.New(pool, cfg, log.With(t.logger, "target", spec.Name))
 	if err != nil {
 		pool.Close()
 		return nil, err
