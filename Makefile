@@ -11,6 +11,8 @@ GO              ?= go
 TOOLS           := $(CURDIR)/.tools/bin
 PROMETHEUS_VERSION   := v0.316.0
 ALERTMANAGER_VERSION := v0.28.1
+GOLANGCI_LINT_VERSION := v2.15.0
+GOLANGCI_LINT   := $(TOOLS)/golangci-lint
 PROMTOOL        := $(TOOLS)/promtool
 PROMETHEUS      := $(TOOLS)/prometheus
 ALERTMANAGER    := $(TOOLS)/alertmanager
@@ -28,7 +30,7 @@ DEMO_DB  ?= campaign_demo
 DEMO_SCALE ?= 1
 DEMO_LISTEN ?= :9817
 
-.PHONY: all build test vet gotest rules demo demo-db e2e bench bench-schema load clean tools
+.PHONY: all build test lint vet gotest rules demo demo-db e2e bench bench-schema load clean tools
 
 all: build
 
@@ -48,6 +50,13 @@ gotest:
 rules: $(PROMTOOL)
 	$(PROMTOOL) check rules alerts/campaign-alerts.yml
 	$(PROMTOOL) test rules alerts/tests/*.yml
+
+lint: $(GOLANGCI_LINT)
+	$(GOLANGCI_LINT) run ./...
+	$(GOLANGCI_LINT) run --build-tags e2e ./e2e/
+
+$(GOLANGCI_LINT):
+	GOBIN=$(TOOLS) $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
 
 $(PROMTOOL):
 	GOBIN=$(TOOLS) $(GO) install github.com/prometheus/prometheus/cmd/promtool@$(PROMETHEUS_VERSION)

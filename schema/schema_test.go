@@ -446,8 +446,8 @@ func checkPrimaryAgainstGo(t *testing.T, q querier, what string) {
 	for _, r := range rowsOf(t, q, `SELECT date - DATE '2000-01-01', coalesce(campaign_id, 0) FROM dim_date ORDER BY date`) {
 		var day int
 		var got int64
-		fmt.Sscan(r[0], &day)
-		fmt.Sscan(r[1], &got)
+		mustScan(t, r[0], &day)
+		mustScan(t, r[1], &got)
 		if got != want(day) {
 			t.Errorf("%s: day %d: campaign_id %d, want %d", what, day, got, want(day))
 		}
@@ -976,9 +976,9 @@ func checkAgainstGo(t *testing.T, db *pgtest.DB) {
 			total_attributed_revenue::text, avg_attribution_weight::text FROM revenue_attribution_analysis`) {
 		var k attrKey
 		var row attrRow
-		fmt.Sscan(r[0], &k.day)
-		fmt.Sscan(r[1], &k.campaign)
-		fmt.Sscan(r[2], &row.orders)
+		mustScan(t, r[0], &k.day)
+		mustScan(t, r[1], &k.campaign)
+		mustScan(t, r[2], &row.orders)
 		row.revenue, row.share = rat(t, r[3]), rat(t, r[4])
 		got[k] = row
 	}
@@ -1160,8 +1160,18 @@ func overlapsWithout(t *testing.T, q querier, id string) int {
 
 func atoi(s string) int {
 	var n int
-	fmt.Sscan(s, &n)
+	if _, err := fmt.Sscan(s, &n); err != nil {
+		panic(fmt.Sprintf("atoi(%q): %v", s, err))
+	}
 	return n
+}
+
+// mustScan parses a text column, failing the test on a malformed value.
+func mustScan(t testing.TB, s string, v any) {
+	t.Helper()
+	if _, err := fmt.Sscan(s, v); err != nil {
+		t.Fatalf("parse %q: %v", s, err)
+	}
 }
 
 // The Go model of the contract, written from its text, independent of the SQL.
@@ -1214,9 +1224,9 @@ func loadCampaigns(t testing.TB, q querier) []campaign {
 	for _, r := range rowsOf(t, q, `SELECT id, campaign_name, start_date - DATE '2000-01-01', end_date - DATE '2000-01-01',
 			attribution_weight::text FROM campaigns ORDER BY id`) {
 		c := campaign{name: r[1], weight: rat(t, r[4])}
-		fmt.Sscan(r[0], &c.id)
-		fmt.Sscan(r[2], &c.start)
-		fmt.Sscan(r[3], &c.end)
+		mustScan(t, r[0], &c.id)
+		mustScan(t, r[2], &c.start)
+		mustScan(t, r[3], &c.end)
 		cs = append(cs, c)
 	}
 	return cs
@@ -1226,7 +1236,7 @@ func loadDataset(t testing.TB, q querier) dataset {
 	ds := dataset{campaigns: loadCampaigns(t, q), dim: map[int]int64{}, minDay: 1 << 30}
 	for _, r := range rowsOf(t, q, `SELECT order_date - DATE '2000-01-01', coalesce(total_amount::text, 'NULL'), status FROM orders`) {
 		o := order{status: r[2]}
-		fmt.Sscan(r[0], &o.day)
+		mustScan(t, r[0], &o.day)
 		if r[1] != "NULL" {
 			o.amount = rat(t, r[1])
 		}
@@ -1236,8 +1246,8 @@ func loadDataset(t testing.TB, q querier) dataset {
 	for _, r := range rowsOf(t, q, `SELECT date - DATE '2000-01-01', coalesce(campaign_id, 0) FROM dim_date`) {
 		var day int
 		var id int64
-		fmt.Sscan(r[0], &day)
-		fmt.Sscan(r[1], &id)
+		mustScan(t, r[0], &day)
+		mustScan(t, r[1], &id)
 		ds.dim[day] = id
 	}
 	return ds

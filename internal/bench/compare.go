@@ -239,7 +239,11 @@ func runCompare(ctx context.Context, o options) error {
 	}
 	defer db.drop()
 	b := &bench{o: o, bin: bin, db: db}
-	defer b.stopAll(context.Background())
+	defer func() {
+		if err := b.stopAll(context.Background()); err != nil {
+			fmt.Fprintln(os.Stderr, "bench: stopping the exporters:", err)
+		}
+	}()
 
 	var rep report
 	if parts["latency"] {
