@@ -37,7 +37,7 @@ all: build
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BINARY) .
 
-test: vet gotest rules
+test: vet rules gotest
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
