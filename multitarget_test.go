@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -222,28 +221,12 @@ func TestMultiTargetBadConfigAtStart(t *testing.T) {
 	})
 }
 
-// mtSlowHealth replaces check_campaign_system_health() by one that sleeps
-// first, keeping the original's rows (as collector/collector_test.go does).
-func mtSlowHealth(t *testing.T, db *pgtest.DB, seconds float64) {
-	t.Helper()
-	if err := db.ExecScript(fmt.Sprintf(`
-ALTER FUNCTION check_campaign_system_health() RENAME TO check_campaign_system_health_orig;
-CREATE FUNCTION check_campaign_system_health() RETURNS TABLE(check_name text, status text, details text)
-LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM pg_sleep(%g);
-    RETURN QUERY SELECT * FROM check_campaign_system_health_orig();
-END $$;`, seconds)); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // Scrapes in flight while a reload replaces or removes their target still
 // complete with success: the old pool stays open for them.
 func TestMultiTargetScrapeDuringReload(t *testing.T) {
 	db := pgtest.New(t)
 	db.ApplyFile(t, "testdata/scenario.sql")
-	mtSlowHealth(t, db, 1)
+	db.SlowHealthCheck(t, 1)
 	cfg := filepath.Join(t.TempDir(), "targets.yml")
 
 	for _, tc := range []struct {
@@ -301,10 +284,10 @@ func TestMultiTargetOverrides(t *testing.T) {
 	db.ApplyFile(t, "testdata/scenario.sql")
 	bounded := pgtest.New(t)
 	bounded.ApplyFile(t, "testdata/scenario.sql")
-	mtSlowHealth(t, bounded, 0.5)
+	bounded.SlowHealthCheck(t, 0.5)
 	wide := pgtest.New(t)
 	wide.ApplyFile(t, "testdata/scenario.sql")
-	mtSlowHealth(t, wide, 0.5)
+	wide.SlowHealthCheck(t, 0.5)
 
 	cfg := filepath.Join(t.TempDir(), "targets.yml")
 	mtConfig(t, cfg,

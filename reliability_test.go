@@ -175,16 +175,7 @@ func TestBinaryUnderFaults(t *testing.T) {
 	// A check that hangs past the scrape timeout Prometheus announces: the
 	// answer comes by that timeout less the offset (2s - 0.5s), the query
 	// is cancelled on the server.
-	if err := db.ExecScript(`
-ALTER FUNCTION check_campaign_system_health() RENAME TO check_campaign_system_health_orig;
-CREATE FUNCTION check_campaign_system_health() RETURNS TABLE(check_name text, status text, details text)
-LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM pg_sleep(60);
-    RETURN QUERY SELECT * FROM check_campaign_system_health_orig();
-END $$;`); err != nil {
-		t.Fatal(err)
-	}
+	db.SlowHealthCheck(t, 60)
 	const deadline = 500 * time.Millisecond
 	m, took = scrapeBinary(t, p, time.Second)
 	active := exporterSessions(t, db, " AND state = 'active'")

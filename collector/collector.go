@@ -194,11 +194,7 @@ var (
 // queries still running when it ends are cancelled on the server.
 func (e *Exporter) Collect(ctx context.Context, ch chan<- prometheus.Metric) {
 	_, err := e.pinger.do(ctx, func(ctx context.Context) (struct{}, error) {
-		err := e.db.Ping(ctx)
-		if err != nil && ctx.Err() == nil && IsConnectionLost(err) {
-			resetPool(e.db)
-			err = e.db.Ping(ctx)
-		}
+		_, err := retryIfLost(ctx, e.db, func() (struct{}, error) { return struct{}{}, e.db.Ping(ctx) })
 		e.logPing(err)
 		return struct{}{}, err
 	})
@@ -292,14 +288,7 @@ func (m *managed) execute(ctx context.Context, db Querier) ([]prometheus.Metric,
 		defer cancel()
 	}
 	start := time.Now()
-	metrics, err := collect(ctx, m.c, db)
-	if err != nil && ctx.Err() == nil && IsConnectionLost(err) {
-		// A pooled connection had died (server restart, backends
-		// terminated, network cut): its siblings likely too. The queries
-		// only read, so one retry on fresh connections is safe.
-		resetPool(db)
-		metrics, err = collect(ctx, m.c, db)
-	}
+	metrics, err := retryIfLost(ctx, db, func() ([]prometheus.Metric, error) { return collect(ctx, m.c, db) })
 	took := time.Since(start)
 	if err == nil {
 		err = checkDuplicates(metrics)
@@ -388,12 +377,20 @@ func IsMissingObject(err error) bool {
 	return false
 }
 
-// resetPool closes the pool's connections (those in use when released),
-// so the next queries connect afresh instead of finding more dead ones.
-func resetPool(db Querier) {
+// retryIfLost runs fn, and once more if it failed because a pooled
+// connection had died (server restart, backends terminated, network cut).
+// Its siblings likely died too, so the pool is reset first (connections in
+// use close when released) and the retry connects afresh. Every query only
+// reads, so running one twice is safe.
+func retryIfLost[T any](ctx context.Context, db Querier, fn func() (T, error)) (T, error) {
+	v, err := fn()
+	if err == nil || ctx.Err() != nil || !IsConnectionLost(err) {
+		return v, err
+	}
 	if p, ok := db.(interface{ Reset() }); ok {
 		p.Reset()
 	}
+	return fn()
 }
 
 // IsConnectionLost tells whether err means the connection, not the query,

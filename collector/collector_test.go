@@ -100,22 +100,6 @@ func waitNoSessions(t *testing.T, db *pgtest.DB) {
 	}
 }
 
-// slowHealth replaces check_campaign_system_health() by one that sleeps
-// first (a test-only replacement), keeping the original's rows.
-func slowHealth(t *testing.T, db *pgtest.DB, seconds float64) {
-	t.Helper()
-	if err := db.ExecScript(fmt.Sprintf(`
-ALTER FUNCTION check_campaign_system_health() RENAME TO check_campaign_system_health_orig;
-CREATE FUNCTION check_campaign_system_health() RETURNS TABLE(check_name text, status text, details text)
-LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM pg_sleep(%g);
-    RETURN QUERY SELECT * FROM check_campaign_system_health_orig();
-END $$;`, seconds)); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func trackFunctions(t *testing.T, db *pgtest.DB) {
 	t.Helper()
 	db.Exec(t, "ALTER DATABASE "+db.Name+" SET track_functions = 'all'")
@@ -126,7 +110,7 @@ func trackFunctions(t *testing.T, db *pgtest.DB) {
 func TestCacheAndSharedRun(t *testing.T) {
 	db := scenarioDB(t)
 	trackFunctions(t, db)
-	slowHealth(t, db, 0.3)
+	db.SlowHealthCheck(t, 0.3)
 	e, pool := newExporter(t, db.DSN, nil, map[string]Settings{
 		"health":      {},
 		"attribution": {MinInterval: time.Hour},
@@ -169,7 +153,7 @@ func TestCacheAndSharedRun(t *testing.T) {
 // that ran out of time reports failure while the others report data.
 func TestDeadlineCancelsOnServer(t *testing.T) {
 	db := scenarioDB(t)
-	slowHealth(t, db, 60)
+	db.SlowHealthCheck(t, 60)
 	e, _ := newExporter(t, db.DSN, nil, map[string]Settings{"health": {}, "holiday_integrity": {}})
 
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)

@@ -337,7 +337,7 @@ func TestFaultBackendsTerminated(t *testing.T) {
 // after the database is back has everything.
 func TestFaultCutMidScrape(t *testing.T) {
 	db := scenarioDB(t)
-	slowHealth(t, db, 1)
+	db.SlowHealthCheck(t, 1)
 	proxy := pgtest.NewProxy(t, db.TargetAddr())
 	r := newFaultRig(t, db, db.DSNVia(proxy.Addr), DefaultPoolOptions, allCollectors())
 
@@ -386,7 +386,7 @@ func TestFaultCutMidScrape(t *testing.T) {
 // check is fast again.
 func TestFaultCheckPastDeadline(t *testing.T) {
 	db := scenarioDB(t)
-	slowHealth(t, db, 60)
+	db.SlowHealthCheck(t, 60)
 	r := newFaultRig(t, db, db.DSN, DefaultPoolOptions, DefaultConfig().Collectors)
 
 	const deadline = time.Second
@@ -475,7 +475,7 @@ func TestFaultLockHeld(t *testing.T) {
 // reconnects and has everything.
 func TestFaultStallAndCut(t *testing.T) {
 	db := scenarioDB(t)
-	slowHealth(t, db, 0.3)
+	db.SlowHealthCheck(t, 0.3)
 	proxy := pgtest.NewProxy(t, db.TargetAddr())
 	r := newFaultRig(t, db, db.DSNVia(proxy.Addr), DefaultPoolOptions, allCollectors())
 	m, _ := r.scrape(10 * time.Second)
@@ -557,7 +557,7 @@ func TestFaultPermissionRevoked(t *testing.T) {
 // waits for it any more.
 func TestFaultImpatientScraperSharesRun(t *testing.T) {
 	db := scenarioDB(t)
-	slowHealth(t, db, 0.6)
+	db.SlowHealthCheck(t, 0.6)
 	r := newFaultRig(t, db, db.DSN, DefaultPoolOptions, map[string]Settings{"health": {}, "holiday_integrity": {}})
 
 	type result struct {

@@ -250,3 +250,20 @@ func (db *DB) FlushStats(tb testing.TB) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// SlowHealthCheck replaces check_campaign_system_health() with a test-only
+// version that sleeps first and then returns the original's rows, to show
+// deadlines, cancellation and shared runs.
+func (db *DB) SlowHealthCheck(tb testing.TB, seconds float64) {
+	tb.Helper()
+	if err := db.ExecScript(fmt.Sprintf(`
+ALTER FUNCTION check_campaign_system_health() RENAME TO check_campaign_system_health_orig;
+CREATE FUNCTION check_campaign_system_health() RETURNS TABLE(check_name text, status text, details text)
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_sleep(%g);
+    RETURN QUERY SELECT * FROM check_campaign_system_health_orig();
+END $$;`, seconds)); err != nil {
+		tb.Fatalf("pgtest: slow health check: %v", err)
+	}
+}
