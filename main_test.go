@@ -151,12 +151,13 @@ func get(t *testing.T, url string, header http.Header) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-// e2eDatabase is the scenario with the faults the golden output shows:
-// an orphaned campaign_id and a holiday that never reached dim_date.
+// e2eDatabase is the scenario with the faults the golden output shows
+// (testdata/scenario-faults.sql, made with the fault script).
 func e2eDatabase(t *testing.T) *pgtest.DB {
 	t.Helper()
 	db := pgtest.New(t)
 	db.ApplyFile(t, "testdata/scenario.sql")
+	db.ApplyFile(t, "testdata/demo/faults.sql")
 	db.ApplyFile(t, "testdata/scenario-faults.sql")
 	return db
 }

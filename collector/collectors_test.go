@@ -10,11 +10,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
-// scenarioDB is a database with the schema and testdata/scenario.sql.
+// scenarioDB is a database with the schema, testdata/scenario.sql and the
+// fault script's functions (not yet called).
 func scenarioDB(t *testing.T) *pgtest.DB {
 	t.Helper()
 	db := pgtest.New(t)
 	db.ApplyFile(t, "testdata/scenario.sql")
+	db.ApplyFile(t, "testdata/demo/faults.sql")
 	return db
 }
 
@@ -71,23 +73,17 @@ campaign_health_check_value{check="Holiday Sync Status"} 0
 `,
 		},
 		{
-			// The restore procedure: triggers off, campaign 3 deleted, a
-			// holiday added, triggers on. Campaign 3 was the primary campaign
-			// of 01-20..01-25: six orphaned dim_date rows.
+			// The fault script's restore with triggers off: campaign 1, the
+			// primary campaign of 01-01..01-10, deleted (ten orphaned rows,
+			// no overlap left), and a holiday added on 01-02, unsynced.
 			name: "health fail and warning", collector: "health",
-			fault: `
-ALTER TABLE campaigns DISABLE TRIGGER update_campaign_in_dim_date_v2_trigger;
-ALTER TABLE holidays DISABLE TRIGGER trigger_sync_holidays;
-DELETE FROM campaigns WHERE campaign_name = '尾牙促銷';
-INSERT INTO holidays (date, name) VALUES ('2025-01-29', '春節');
-ALTER TABLE campaigns ENABLE TRIGGER update_campaign_in_dim_date_v2_trigger;
-ALTER TABLE holidays ENABLE TRIGGER trigger_sync_holidays;`,
+			fault:   `SELECT campaign_fault_orphan_campaign(); SELECT campaign_fault_unsynced_holiday();`,
 			metrics: []string{"campaign_health_check_value"},
 			want: `
 # HELP campaign_health_check_value The first number in the check's details, such as the count of invalid rows.
 # TYPE campaign_health_check_value gauge
-campaign_health_check_value{check="Campaign ID Integrity"} 6
-campaign_health_check_value{check="Campaign Overlaps"} 1
+campaign_health_check_value{check="Campaign ID Integrity"} 10
+campaign_health_check_value{check="Campaign Overlaps"} 0
 campaign_health_check_value{check="Holiday Sync Status"} 1
 `,
 		},
@@ -108,6 +104,30 @@ campaign_attribution_check_status{check="Weight Distribution",status="WARNING"} 
 # TYPE campaign_attribution_check_value gauge
 campaign_attribution_check_value{check="Revenue Balance"} 0
 campaign_attribution_check_value{check="Weight Distribution"} 0.75
+`,
+		},
+		{
+			// The guide's orphan cleanup half done: campaign 3's dim_date rows
+			// (01-20..01-25) deleted, so its day's 80.00 drops out of the view.
+			// What is left is attributed to campaigns 1 and 2 alone:
+			// shares 1, 2/3, 1/3.
+			name: "attribution revenue imbalance", collector: "attribution",
+			fault: `SELECT campaign_fault_revenue_imbalance();`,
+			want: `
+# HELP campaign_attribution_check_status State of each check of check_attribution_quality(): 1 for the current status.
+# TYPE campaign_attribution_check_status gauge
+campaign_attribution_check_status{check="Revenue Balance",status="FAIL"} 1
+campaign_attribution_check_status{check="Revenue Balance",status="INFO"} 0
+campaign_attribution_check_status{check="Revenue Balance",status="PASS"} 0
+campaign_attribution_check_status{check="Revenue Balance",status="WARNING"} 0
+campaign_attribution_check_status{check="Weight Distribution",status="FAIL"} 0
+campaign_attribution_check_status{check="Weight Distribution",status="INFO"} 1
+campaign_attribution_check_status{check="Weight Distribution",status="PASS"} 0
+campaign_attribution_check_status{check="Weight Distribution",status="WARNING"} 0
+# HELP campaign_attribution_check_value The check's value column (Revenue Balance: absolute difference; Weight Distribution: average share).
+# TYPE campaign_attribution_check_value gauge
+campaign_attribution_check_value{check="Revenue Balance"} 80
+campaign_attribution_check_value{check="Weight Distribution"} 0.6667
 `,
 		},
 		{
@@ -149,15 +169,14 @@ campaign_holiday_integrity_issues{check_type="ORPHANED_HOLIDAY_FLAG"} 0
 `,
 		},
 		{
-			// One holiday added with its trigger off, one date added twice,
-			// two stray flags.
+			// The fault script: a holiday added with its trigger off (01-02),
+			// 01-01 entered twice, and stray flags on 01-31 and, by hand, 01-30.
 			name: "holiday integrity issues", collector: "holiday_integrity",
 			fault: `
-ALTER TABLE holidays DISABLE TRIGGER trigger_sync_holidays;
-INSERT INTO holidays (date, name) VALUES ('2025-01-29', '春節');
-ALTER TABLE holidays ENABLE TRIGGER trigger_sync_holidays;
-INSERT INTO holidays (date, name) VALUES ('2025-01-01', '元旦');
-UPDATE dim_date SET is_holiday = true WHERE date IN ('2025-01-10', '2025-01-11');`,
+SELECT campaign_fault_unsynced_holiday();
+SELECT campaign_fault_duplicate_holiday();
+SELECT campaign_fault_stray_holiday_flag();
+UPDATE dim_date SET is_holiday = true WHERE date = '2025-01-30';`,
 			want: `
 # HELP campaign_holiday_integrity_issues Issues found by check_holiday_data_integrity(), by check type.
 # TYPE campaign_holiday_integrity_issues gauge
