@@ -223,21 +223,11 @@ func runCompare(ctx context.Context, o options) error {
 			return fmt.Errorf("-parts: unknown part %q (latency, cached, memory, executions, all)", p)
 		}
 	}
-	tmp, err := os.MkdirTemp("", "campaign_bench")
+	bin, db, cleanup, err := prepare(ctx, o.scale)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(tmp)
-	logf("building the exporter")
-	bin, err := exporterBinary(ctx, tmp)
-	if err != nil {
-		return err
-	}
-	db, err := newScratch(ctx, o.scale)
-	if err != nil {
-		return err
-	}
-	defer db.drop()
+	defer cleanup()
 	b := &bench{o: o, bin: bin, db: db}
 	defer func() {
 		if err := b.stopAll(context.Background()); err != nil {

@@ -197,3 +197,21 @@ func value(body []byte, key string) (float64, bool) {
 	v, err := strconv.ParseFloat(string(rest), 64)
 	return v, err == nil
 }
+
+// prepare builds the exporter into a temporary directory and fills a
+// scratch database with demo data at scale; cleanup removes both.
+func prepare(ctx context.Context, scale float64) (bin string, db *scratch, cleanup func(), err error) {
+	tmp, err := os.MkdirTemp("", "campaign_bench")
+	if err != nil {
+		return "", nil, nil, err
+	}
+	logf("building the exporter")
+	if bin, err = exporterBinary(ctx, tmp); err == nil {
+		db, err = newScratch(ctx, scale)
+	}
+	if err != nil {
+		os.RemoveAll(tmp)
+		return "", nil, nil, err
+	}
+	return bin, db, func() { db.drop(); os.RemoveAll(tmp) }, nil
+}

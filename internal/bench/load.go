@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,21 +17,11 @@ import (
 // the check functions, and from the exporter's last-success timestamps for
 // all of them); memory flat (VmRSS at start, middle and end).
 func runLoad(ctx context.Context, o options) error {
-	tmp, err := os.MkdirTemp("", "campaign_load")
+	bin, db, cleanup, err := prepare(ctx, o.scale)
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(tmp)
-	logf("building the exporter")
-	bin, err := exporterBinary(ctx, tmp)
-	if err != nil {
-		return err
-	}
-	db, err := newScratch(ctx, o.scale)
-	if err != nil {
-		return err
-	}
-	defer db.drop()
+	defer cleanup()
 
 	const bound = 3
 	args := []string{fmt.Sprintf("--db.max-connections=%d", bound)}
