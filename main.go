@@ -10,19 +10,21 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/campaign-exporter/campaign_exporter/collector"
+	"github.com/campaign-exporter/campaign_exporter/internal/config"
 	"github.com/campaign-exporter/campaign_exporter/internal/server"
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
 	"github.com/prometheus/exporter-toolkit/web/kingpinflag"
@@ -41,36 +43,48 @@ func main() {
 func run(args []string) error {
 	app := kingpin.New(exporterName, "Prometheus exporter for the PostgreSQL campaign-attribution system.")
 	var (
-		webFlags      = kingpinflag.AddFlags(app, ":9817")
-		metricsPath   = app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
-		configFile    = app.Flag("config.file", "Multi-target config file: its targets are served on /probe?target=NAME.").String()
-		dsnFile       = app.Flag("db.dsn-file", "File holding the data source name; else the DATA_SOURCE_NAME environment variable.").String()
-		maxConns      = app.Flag("db.max-connections", "Most connections open to the database at once.").Default("3").Int32()
-		stmtTimeout   = collector.DurationFlag(app, "db.statement-timeout", "statement_timeout of the exporter's sessions.", "30s")
-		lockTimeout   = collector.DurationFlag(app, "db.lock-timeout", "lock_timeout of the exporter's sessions.", "2s")
-		simple        = app.Flag("db.simple-protocol", "Use the simple query protocol (no prepared statements), for pgbouncer in transaction mode.").Bool()
-		scrapeMax     = collector.DurationFlag(app, "scrape.timeout", "Longest a scrape may take, even if Prometheus allows more.", "30s")
-		scrapeOffset  = collector.DurationFlag(app, "scrape.timeout-offset", "Kept back from Prometheus's scrape timeout header.", "500ms")
-		logLevel      = app.Flag("log.level", "Only log messages with the given severity or above: debug, info, warn, error.").Default("info").Enum("debug", "info", "warn", "error")
-		logFormat     = app.Flag("log.format", "Output format of log messages: logfmt or json.").Default("logfmt").Enum("logfmt", "json")
-		collectorFlag = collector.AddFlags(app)
+		webFlags       = kingpinflag.AddFlags(app, ":9817")
+		metricsPath    = app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
+		lifecycleSet   bool
+		lifecycle      = app.Flag("web.enable-lifecycle", "Serve POST /-/reload. Default: on when --web.config.file protects the port, else off.").IsSetByUser(&lifecycleSet).Bool()
+		webMaxConns    = app.Flag("web.max-connections", "Most HTTP connections served at once per listen address; more wait their turn.").Default("64").Int()
+		configFile     = app.Flag("config.file", "Multi-target config file: its targets are served on /probe?target=NAME.").String()
+		dsnFile        = app.Flag("db.dsn-file", "File holding the data source name; else the DATA_SOURCE_NAME environment variable.").String()
+		maxConns       = app.Flag("db.max-connections", "Most connections open to one database at once.").Default("3").Int32()
+		maxConnsTotal  = app.Flag("db.max-connections-total", "Most connections open across all targets at once (0: no bound).").Default("20").Int()
+		maxConnsHost   = app.Flag("db.max-connections-per-host", "Most connections open to one server address across all targets at once (0: no bound).").Default("10").Int()
+		idleTimeout    = collector.DurationFlag(app, "db.idle-timeout", "Close a database connection unused this long.", "30s")
+		stmtTimeout    = collector.DurationFlag(app, "db.statement-timeout", "statement_timeout of the exporter's sessions (0: none).", "30s")
+		lockTimeout    = collector.DurationFlag(app, "db.lock-timeout", "lock_timeout of the exporter's sessions (0: none).", "2s")
+		simple         = app.Flag("db.simple-protocol", "Use the simple query protocol (no prepared statements), for pgbouncer in transaction mode.").Bool()
+		scrapeMax      = collector.DurationFlag(app, "scrape.timeout", "Longest a scrape may take, even if Prometheus allows more.", "30s")
+		scrapeOffset   = collector.DurationFlag(app, "scrape.timeout-offset", "Kept back from Prometheus's scrape timeout header.", "500ms")
+		logLevel       = app.Flag("log.level", "Only log messages with the given severity or above: debug, info, warn, error.").Default("info").Enum("debug", "info", "warn", "error")
+		logFormat      = app.Flag("log.format", "Output format of log messages: logfmt or json.").Default("logfmt").Enum("logfmt", "json")
+		collectorFlags = collector.AddFlags(app)
 	)
 	app.Version(version.Print(exporterName))
 	app.HelpFlag.Short('h')
 	if _, err := app.Parse(args); err != nil {
 		return err
 	}
+	if err := validateFlags(*metricsPath, *scrapeMax, *scrapeOffset, *idleTimeout, *stmtTimeout, *lockTimeout, *maxConnsTotal, *maxConnsHost, *webMaxConns); err != nil {
+		return err
+	}
+	if !lifecycleSet {
+		*lifecycle = *webFlags.WebConfigFile != ""
+	}
 
 	baseLogger := newLogger(*logLevel, *logFormat)
 	logger := log.With(baseLogger, "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller)
-	cfg, err := collectorFlag.Config()
+	cfg, err := collectorFlags.Config()
 	if err != nil {
 		return err
 	}
-	if *scrapeMax <= 0 {
-		return fmt.Errorf("--scrape.timeout must be positive, got %s", *scrapeMax)
+	poolOpts := collector.PoolOptions{
+		MaxConns: *maxConns, StatementTimeout: *stmtTimeout, LockTimeout: *lockTimeout, IdleTimeout: *idleTimeout,
+		SimpleProtocol: *simple, Limiter: collector.NewConnLimiter(*maxConnsTotal, *maxConnsHost),
 	}
-	poolOpts := collector.PoolOptions{MaxConns: *maxConns, StatementTimeout: *stmtTimeout, LockTimeout: *lockTimeout, SimpleProtocol: *simple}
 	timeouts := server.Timeouts{Max: *scrapeMax, Offset: *scrapeOffset}
 	base := prometheus.NewRegistry()
 	base.MustRegister(
@@ -78,7 +92,9 @@ func run(args []string) error {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
+	httpMetrics := server.NewMetrics(base, logger)
 	mux := http.NewServeMux()
+	links := []web.LandingLinks{{Address: *metricsPath, Text: "Metrics"}}
 
 	// The single database of DATA_SOURCE_NAME on /metrics; with a config
 	// file it is optional, and /metrics then shows the exporter's own metrics.
@@ -94,9 +110,9 @@ func run(args []string) error {
 		if err != nil {
 			return err
 		}
-		mux.Handle(*metricsPath, server.ScrapeHandler(exp, base, timeouts, logger))
+		mux.Handle(*metricsPath, server.ScrapeHandler(exp, base, timeouts, httpMetrics))
 	case *configFile != "" && errors.Is(err, errNoDSN):
-		mux.Handle(*metricsPath, promhttp.HandlerFor(base, promhttp.HandlerOpts{}))
+		mux.Handle(*metricsPath, server.ScrapeHandler(nil, base, timeouts, httpMetrics))
 	default:
 		return err
 	}
@@ -107,8 +123,11 @@ func run(args []string) error {
 			return err
 		}
 		defer targets.Close()
-		mux.Handle("/probe", server.ProbeHandler(targets, timeouts, logger))
-		mux.Handle("/-/reload", server.ReloadHandler(targets, logger))
+		mux.Handle("/probe", server.ProbeHandler(targets, timeouts, httpMetrics))
+		links = append(links, web.LandingLinks{Address: "/probe", Text: "Probe a target", Description: "/probe?target=NAME, for the targets of " + filepath.Base(*configFile)})
+		if *lifecycle {
+			mux.Handle("/-/reload", server.ReloadHandler(targets, logger))
+		}
 		hup := make(chan os.Signal, 1)
 		signal.Notify(hup, syscall.SIGHUP)
 		go func() {
@@ -119,12 +138,15 @@ func run(args []string) error {
 			}
 		}()
 	}
+	mux.Handle("/-/healthy", server.OK("Healthy"))
+	mux.Handle("/-/ready", server.OK("Ready"))
 	if *metricsPath != "/" {
 		landing, err := web.NewLandingPage(web.LandingConfig{
 			Name:        exporterName,
 			Description: "Prometheus exporter for the PostgreSQL campaign-attribution system",
 			Version:     version.Info(),
-			Links:       []web.LandingLinks{{Address: *metricsPath, Text: "Metrics"}},
+			Links:       links,
+			Profiling:   "false",
 		})
 		if err != nil {
 			return err
@@ -132,19 +154,83 @@ func run(args []string) error {
 		mux.Handle("/", landing)
 	}
 
-	level.Info(logger).Log("msg", "starting "+exporterName, "version", version.Info(), "collectors", strings.Join(enabled(cfg), ","))
-	srv := &http.Server{Handler: mux}
-	slogger := bridgeSlog(baseLogger)
-	if err := web.ListenAndServe(srv, webFlags, slogger); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	level.Info(logger).Log("msg", "starting "+exporterName, "version", version.Info(), "collectors", strings.Join(enabled(cfg), ","), "lifecycle", *lifecycle)
+	srv := &http.Server{
+		Handler: mux,
+		// Slow or idle clients must not hold sockets for long: a header
+		// arrives within 10s, and an idle keep-alive connection (Prometheus
+		// reuses one per target) closes after two usual scrape intervals.
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      *scrapeMax + 15*time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          httpMetrics.ServerErrorLog(),
+	}
+	if err := server.ListenAndServe(srv, webFlags, webConnections(*webMaxConns, *maxConnsTotal, logger), bridgeSlog(baseLogger)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil
 }
 
+// validateFlags rejects values that would fail every scrape or quietly do
+// something else than written.
+func validateFlags(metricsPath string, scrapeMax, scrapeOffset, idle, stmt, lock time.Duration, total, perHost, webConns int) error {
+	switch {
+	case scrapeMax <= 0:
+		return fmt.Errorf("--scrape.timeout must be positive, got %s", scrapeMax)
+	case scrapeOffset < 0:
+		return fmt.Errorf("--scrape.timeout-offset must not be negative, got %s", scrapeOffset)
+	case idle <= 0:
+		return fmt.Errorf("--db.idle-timeout must be positive, got %s", idle)
+	case total < 0 || perHost < 0:
+		return errors.New("--db.max-connections-total and --db.max-connections-per-host must not be negative")
+	case webConns < 1:
+		return fmt.Errorf("--web.max-connections must be at least 1, got %d", webConns)
+	}
+	if err := collector.ValidateTimeout("db.statement-timeout", stmt); err != nil {
+		return err
+	}
+	if err := collector.ValidateTimeout("db.lock-timeout", lock); err != nil {
+		return err
+	}
+	return validateTelemetryPath(metricsPath)
+}
+
+// reservedPaths are served by the exporter itself.
+var reservedPaths = []string{"/probe", "/-/reload", "/-/healthy", "/-/ready"}
+
+func validateTelemetryPath(p string) error {
+	if !strings.HasPrefix(p, "/") {
+		return fmt.Errorf("--web.telemetry-path must start with /, got %q", p)
+	}
+	if slices.Contains(reservedPaths, p) {
+		return fmt.Errorf("--web.telemetry-path %s is taken by the exporter's own endpoint", p)
+	}
+	return nil
+}
+
+// webConnections lowers the per-listener connection bound to what the
+// process's file limit leaves after the database connections and a margin
+// for files and listeners.
+func webConnections(want, dbTotal int, logger log.Logger) int {
+	limit, ok := server.FileLimit()
+	if !ok {
+		return want
+	}
+	fit := int(min(limit, 1<<20)) - dbTotal - 32
+	if fit < want {
+		fit = max(fit, 4)
+		level.Warn(logger).Log("msg", "open-file limit is low; serving fewer HTTP connections at once", "limit", limit, "web_max_connections", fit)
+		return fit
+	}
+	return want
+}
+
 // dataSourceName reads the DSN from file, else from DATA_SOURCE_NAME.
 func dataSourceName(file string) (string, error) {
 	if file != "" {
-		b, err := os.ReadFile(file)
+		b, err := config.ReadFile(file)
 		if err != nil {
 			return "", fmt.Errorf("--db.dsn-file: %w", err)
 		}

@@ -93,11 +93,11 @@ func TestSecretsNeverShown(t *testing.T) {
 		{name: "dsn-file no such database", env: []string{"DATA_SOURCE_NAME="}, args: []string{"--db.dsn-file=" + file("db-bad.dsn", noSuchDB)}, up: "0"},
 		{name: "dsn-file closed port", env: []string{"DATA_SOURCE_NAME=" + right}, args: []string{"--db.dsn-file=" + file("db-port.dsn", closedPort)}, up: "0"},
 		{
-			name: "config file", env: []string{"DATA_SOURCE_NAME="}, args: []string{"--config.file=" + file("targets.yml", goodConfig)},
+			name: "config file", env: []string{"DATA_SOURCE_NAME="}, args: []string{"--config.file=" + file("targets.yml", goodConfig), "--web.enable-lifecycle"},
 			targets: []string{"right", "right_file", "keyvalue", "closed_port", "nosuch_db"}, ups: []string{"1", "1", "1", "0", "0"},
 		},
 		{
-			name: "config file and env", env: []string{"DATA_SOURCE_NAME=" + noSuchDB}, args: []string{"--config.file=" + file("targets2.yml", goodConfig)}, up: "0",
+			name: "config file and env", env: []string{"DATA_SOURCE_NAME=" + noSuchDB}, args: []string{"--config.file=" + file("targets2.yml", goodConfig), "--web.enable-lifecycle"}, up: "0",
 			targets: []string{"right", "closed_port"}, ups: []string{"1", "0"},
 		},
 	} {
@@ -292,7 +292,11 @@ func TestLeastPrivilege(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, sql := range writes {
-			_, err := pool.Exec(ctx, sql)
+			rows, err := pool.Query(ctx, sql)
+			if err == nil {
+				rows.Close()
+				err = rows.Err()
+			}
 			var pgErr *pgconn.PgError
 			if !errors.As(err, &pgErr) || pgErr.Code != "25006" {
 				t.Errorf("%s through the exporter's pool: %s: %v, want SQLSTATE 25006 (read-only transaction)", who.name, sql, err)

@@ -194,10 +194,16 @@ var (
 // queries still running when it ends are cancelled on the server.
 func (e *Exporter) Collect(ctx context.Context, ch chan<- prometheus.Metric) {
 	_, err := e.pinger.do(ctx, func(ctx context.Context) (struct{}, error) {
-		_, err := retryIfLost(ctx, e.db, func() (struct{}, error) { return struct{}{}, e.db.Ping(ctx) })
-		e.logPing(err)
-		return struct{}{}, err
+		return retryIfLost(ctx, e.db, func() (struct{}, error) { return struct{}{}, e.db.Ping(ctx) })
 	})
+	// A scraper that went away before the ping answered says nothing about
+	// the database: log only what this scrape learned.
+	if !errors.Is(ctx.Err(), context.Canceled) {
+		if errors.Is(err, context.DeadlineExceeded) {
+			err = fmt.Errorf("no answer within the scrape's deadline: %w", err)
+		}
+		e.logPing(err)
+	}
 	up := err == nil
 	ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, boolValue(up))
 

@@ -13,14 +13,13 @@ import (
 	"github.com/campaign-exporter/campaign_exporter/internal/pgtest"
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 )
 
 // newExporter builds an exporter with the named collectors on its own pool,
 // closed (and its backends gone) when the test ends.
-func newExporter(t *testing.T, dsn string, logger log.Logger, settings map[string]Settings) (*Exporter, *pgxpool.Pool) {
+func newExporter(t *testing.T, dsn string, logger log.Logger, settings map[string]Settings) (*Exporter, *Pool) {
 	t.Helper()
 	pool, err := NewPool(dsn, DefaultPoolOptions)
 	if err != nil {
@@ -76,7 +75,7 @@ func success(name string) string { return `campaign_collector_success{collector=
 // countCalls is how often fn ran in db, counted by PostgreSQL itself
 // (track_functions). Backends flush their counts when they exit, so it
 // first waits for the exporter's sessions to end.
-func countCalls(t *testing.T, db *pgtest.DB, pool *pgxpool.Pool, fn string) int64 {
+func countCalls(t *testing.T, db *pgtest.DB, pool *Pool, fn string) int64 {
 	t.Helper()
 	pool.Close()
 	waitNoSessions(t, db)

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -18,35 +20,95 @@ type PoolOptions struct {
 	MaxConns         int32
 	StatementTimeout time.Duration
 	LockTimeout      time.Duration
+	// IdleTimeout closes a connection unused this long, so the exporter
+	// does not sit on the server's connection slots between scrapes.
+	IdleTimeout time.Duration
 	// SimpleProtocol avoids prepared statements, for pgbouncer in
 	// transaction mode.
 	SimpleProtocol bool
+	// Limiter, when set, bounds connections across every pool sharing it.
+	Limiter *ConnLimiter
 }
 
 // DefaultPoolOptions are the flags' defaults.
-var DefaultPoolOptions = PoolOptions{MaxConns: 3, StatementTimeout: 30 * time.Second, LockTimeout: 2 * time.Second}
+var DefaultPoolOptions = PoolOptions{MaxConns: 3, StatementTimeout: 30 * time.Second, LockTimeout: 2 * time.Second, IdleTimeout: 30 * time.Second}
 
 // ErrBadDSN reports a data source name that cannot be parsed. Its message
-// never includes the DSN, which may hold a password.
+// never includes the DSN or any of its values, which may be secrets or
+// paths.
 var ErrBadDSN = errors.New("cannot parse the data source name")
+
+// ValidateTimeout rejects what PostgreSQL would not honour as written: a
+// negative value, or one below its millisecond resolution (which would
+// silently become 0, no timeout at all).
+func ValidateTimeout(flag string, d time.Duration) error {
+	switch {
+	case d < 0:
+		return fmt.Errorf("--%s must not be negative, got %s", flag, d)
+	case d > 0 && d < time.Millisecond:
+		return fmt.Errorf("--%s must be 0 (no timeout) or at least 1ms, got %s", flag, d)
+	}
+	return nil
+}
+
+// Pool is the exporter's bounded pool of read-only sessions. Every
+// connection is checked when it returns: if anything it ran changed the
+// session (read-only mode, timeouts, role, search_path), the connection is
+// closed rather than reused, so a monitored function cannot switch off the
+// exporter's safety for the queries that follow it. When the server refuses
+// new connections (too many clients), the pool backs off to the
+// connections it has instead of failing queries.
+type Pool struct {
+	pool    *pgxpool.Pool
+	max     int
+	tokens  chan struct{} // free query slots: fewer than max while backing off
+	backoff time.Duration
+
+	mu     sync.Mutex
+	parked int // slots withheld after the server refused a connection
+
+	baseline sync.Map // *pgx.Conn -> its session state right after connecting
+	limiter  *ConnLimiter
+}
+
+// sessionStateSQL reads what a monitored function could change for the
+// rest of the session.
+const sessionStateSQL = `SELECT current_setting('default_transaction_read_only') || ' ' ||
+ current_setting('statement_timeout') || ' ' || current_setting('lock_timeout') || ' ' ||
+ current_user || ' ' || current_setting('search_path')`
 
 // NewPool makes a bounded pool of read-only sessions. It does not connect:
 // the exporter starts even while the database is down.
-func NewPool(dsn string, o PoolOptions) (*pgxpool.Pool, error) {
+func NewPool(dsn string, o PoolOptions) (*Pool, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
-		var pe *pgconn.ParseConfigError
-		if errors.As(err, &pe) && pe.Unwrap() != nil {
-			return nil, fmt.Errorf("%w: %v", ErrBadDSN, pe.Unwrap())
-		}
-		return nil, ErrBadDSN
+		return nil, badDSN(err)
 	}
 	if o.MaxConns < 1 {
 		return nil, fmt.Errorf("max connections must be at least 1, got %d", o.MaxConns)
 	}
+	for _, t := range []struct {
+		flag string
+		d    time.Duration
+	}{{"db.statement-timeout", o.StatementTimeout}, {"db.lock-timeout", o.LockTimeout}} {
+		if err := ValidateTimeout(t.flag, t.d); err != nil {
+			return nil, err
+		}
+	}
+	p := &Pool{max: int(o.MaxConns), tokens: make(chan struct{}, o.MaxConns), backoff: 30 * time.Second, limiter: o.Limiter}
+	for range p.max {
+		p.tokens <- struct{}{}
+	}
+
 	cfg.MaxConns = o.MaxConns
 	cfg.MinConns = 0
-	cfg.MaxConnIdleTime = 5 * time.Minute
+	cfg.MaxConnIdleTime = o.IdleTimeout
+	if cfg.MaxConnIdleTime <= 0 {
+		cfg.MaxConnIdleTime = DefaultPoolOptions.IdleTimeout
+	}
+	// The idle timeout is enforced by the pool's health check: run it often
+	// enough that idle connections go back soon after they expire.
+	cfg.HealthCheckPeriod = min(time.Minute, max(time.Second, cfg.MaxConnIdleTime/3))
 	rp := cfg.ConnConfig.RuntimeParams
 	rp["application_name"] = "campaign_exporter"
 	rp["default_transaction_read_only"] = "on"
@@ -61,5 +123,358 @@ func NewPool(dsn string, o PoolOptions) (*pgxpool.Pool, error) {
 	cfg.ConnConfig.BuildContextWatcherHandler = func(c *pgconn.PgConn) ctxwatch.Handler {
 		return &pgconn.CancelRequestContextWatcherHandler{Conn: c, CancelRequestDelay: 0, DeadlineDelay: 100 * time.Millisecond}
 	}
-	return pgxpool.NewWithConfig(context.Background(), cfg)
+	if o.Limiter != nil {
+		cfg.ConnConfig.DialFunc = o.Limiter.dialFunc(cfg.ConnConfig.DialFunc)
+	}
+	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
+		var state string
+		if err := c.QueryRow(ctx, sessionStateSQL, pgx.QueryExecModeSimpleProtocol).Scan(&state); err != nil {
+			return err
+		}
+		p.baseline.Store(c, state)
+		return nil
+	}
+	cfg.AfterRelease = p.sessionUnchanged
+	cfg.BeforeClose = func(c *pgx.Conn) { p.baseline.Delete(c) }
+
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		return nil, badDSN(err)
+	}
+	p.pool = pool
+	if p.limiter != nil {
+		p.limiter.register(p)
+	}
+	return p, nil
+}
+
+// badDSN keeps a parse error's reason only where it cannot hold a value of
+// the DSN: pgconn's messages quote values (passwords, file paths).
+func badDSN(err error) error {
+	var pe *pgconn.ParseConfigError
+	if errors.As(err, &pe) {
+		return ErrBadDSN
+	}
+	return fmt.Errorf("%w: %T", ErrBadDSN, err)
+}
+
+// sessionUnchanged runs as a connection returns to the pool: it keeps the
+// connection only if its session is as it was when it connected.
+func (p *Pool) sessionUnchanged(c *pgx.Conn) bool {
+	want, ok := p.baseline.Load(c)
+	if !ok {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	var state string
+	if err := c.QueryRow(ctx, sessionStateSQL, pgx.QueryExecModeSimpleProtocol).Scan(&state); err != nil {
+		return false
+	}
+	return state == want
+}
+
+// acquire takes a query slot, waiting for one within ctx.
+func (p *Pool) acquire(ctx context.Context) error {
+	select {
+	case <-p.tokens:
+		return nil
+	default:
+	}
+	select {
+	case <-p.tokens:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (p *Pool) release() { p.tokens <- struct{}{} }
+
+// IsTooManyConnections tells whether err is the server refusing a new
+// connection for lack of slots (SQLSTATE 53300).
+func IsTooManyConnections(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "53300"
+}
+
+// shrink withholds query slots so that no more queries run at once than
+// the connections the pool has, after the server refused another. It
+// reports whether the caller should retry: there is a live connection to
+// wait for. Slots come back one per backoff period.
+func (p *Pool) shrink() bool {
+	live := int(p.pool.Stat().TotalConns())
+	if live < 1 {
+		return false
+	}
+	p.mu.Lock()
+	park := p.max - live - p.parked
+	if park > 0 {
+		p.parked += park
+	}
+	p.mu.Unlock()
+	for range park {
+		go func() {
+			<-p.tokens
+			time.AfterFunc(p.backoff, func() {
+				p.mu.Lock()
+				p.parked--
+				p.mu.Unlock()
+				p.release()
+			})
+		}()
+	}
+	return true
+}
+
+// run calls fn in a query slot; if the server refused a new connection
+// while the pool has others, it backs off to those and calls fn again.
+func (p *Pool) run(ctx context.Context, fn func() error) error {
+	for attempt := 0; ; attempt++ {
+		if err := p.acquire(ctx); err != nil {
+			return err
+		}
+		err := fn()
+		if err == nil || attempt > 0 || !IsTooManyConnections(err) || !p.shrink() {
+			return err
+		}
+	}
+}
+
+// Query runs sql in a query slot, held until the rows are closed.
+func (p *Pool) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	var rows pgx.Rows
+	err := p.run(ctx, func() error {
+		r, err := p.pool.Query(ctx, sql, args...)
+		if err != nil {
+			p.release()
+			return err
+		}
+		rows = &slotRows{Rows: r, release: sync.OnceFunc(p.release)}
+		return nil
+	})
+	return rows, err
+}
+
+// QueryRow runs sql in a query slot, held until Scan.
+func (p *Pool) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	var row pgx.Row
+	err := p.run(ctx, func() error {
+		// pgx reports a failed acquire only at Scan; acquire here so that a
+		// refused connection can be retried.
+		c, err := p.pool.Acquire(ctx)
+		if err != nil {
+			p.release()
+			return err
+		}
+		row = slotRow{row: c.QueryRow(ctx, sql, args...), done: func() { c.Release(); p.release() }}
+		return nil
+	})
+	if err != nil {
+		return errRow{err}
+	}
+	return row
+}
+
+// Ping checks that the database answers, in a query slot.
+func (p *Pool) Ping(ctx context.Context) error {
+	return p.run(ctx, func() error {
+		defer p.release()
+		return p.pool.Ping(ctx)
+	})
+}
+
+// Reset closes every connection: idle ones now, those in use when
+// released.
+func (p *Pool) Reset() { p.pool.Reset() }
+
+// Stat reports the pool's connection counts.
+func (p *Pool) Stat() *pgxpool.Stat { return p.pool.Stat() }
+
+// Close closes the pool's connections, waiting for those in use.
+func (p *Pool) Close() {
+	if p.limiter != nil {
+		p.limiter.unregister(p)
+	}
+	p.pool.Close()
+}
+
+// closeIdle closes the connections nobody is using, giving their slots
+// back to the limiter.
+func (p *Pool) closeIdle() int {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	conns := p.pool.AcquireAllIdle(ctx)
+	for _, c := range conns {
+		_ = c.Conn().Close(ctx)
+		c.Release()
+	}
+	return len(conns)
+}
+
+type slotRows struct {
+	pgx.Rows
+	release func()
+}
+
+func (r *slotRows) Next() bool {
+	if r.Rows.Next() {
+		return true
+	}
+	r.release()
+	return false
+}
+
+func (r *slotRows) Close() {
+	r.Rows.Close()
+	r.release()
+}
+
+type slotRow struct {
+	row  pgx.Row
+	done func()
+}
+
+func (r slotRow) Scan(dest ...any) error {
+	defer r.done()
+	return r.row.Scan(dest...)
+}
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
+// ConnLimiter bounds the connections that every pool sharing it holds open,
+// in total and per server address, so that an exporter of many targets
+// never takes more of a server's connection slots than configured. A
+// connection beyond the bound waits for a slot within its query's deadline;
+// while it waits, other pools' idle connections are closed to make room.
+type ConnLimiter struct {
+	total   chan struct{}
+	perHost int
+
+	mu    sync.Mutex
+	hosts map[string]chan struct{}
+	pools map[*Pool]struct{}
+	swept time.Time
+}
+
+// NewConnLimiter bounds connections to total across all pools and to
+// perHost for any one server address; 0 means no bound of that kind.
+func NewConnLimiter(total, perHost int) *ConnLimiter {
+	l := &ConnLimiter{perHost: perHost, hosts: map[string]chan struct{}{}, pools: map[*Pool]struct{}{}}
+	if total > 0 {
+		l.total = make(chan struct{}, total)
+	}
+	return l
+}
+
+func (l *ConnLimiter) register(p *Pool) {
+	l.mu.Lock()
+	l.pools[p] = struct{}{}
+	l.mu.Unlock()
+}
+
+func (l *ConnLimiter) unregister(p *Pool) {
+	l.mu.Lock()
+	delete(l.pools, p)
+	l.mu.Unlock()
+}
+
+func (l *ConnLimiter) host(addr string) chan struct{} {
+	if l.perHost <= 0 {
+		return nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ch, ok := l.hosts[addr]
+	if !ok {
+		ch = make(chan struct{}, l.perHost)
+		l.hosts[addr] = ch
+	}
+	return ch
+}
+
+// take puts a token in sem (a nil sem is no bound), waiting within ctx and
+// closing other pools' idle connections while it waits.
+func (l *ConnLimiter) take(ctx context.Context, sem chan struct{}) error {
+	if sem == nil {
+		return nil
+	}
+	select {
+	case sem <- struct{}{}:
+		return nil
+	default:
+	}
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		l.sweep()
+		select {
+		case sem <- struct{}{}:
+			return nil
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for a free database connection slot (--db.max-connections-total / --db.max-connections-per-host): %w", ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// sweep closes every pool's idle connections, at most every 50ms.
+func (l *ConnLimiter) sweep() {
+	l.mu.Lock()
+	if time.Since(l.swept) < 50*time.Millisecond {
+		l.mu.Unlock()
+		return
+	}
+	l.swept = time.Now()
+	pools := make([]*Pool, 0, len(l.pools))
+	for p := range l.pools {
+		pools = append(pools, p)
+	}
+	l.mu.Unlock()
+	for _, p := range pools {
+		p.closeIdle()
+	}
+}
+
+func (l *ConnLimiter) dialFunc(next pgconn.DialFunc) pgconn.DialFunc {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		host := l.host(addr)
+		if err := l.take(ctx, l.total); err != nil {
+			return nil, err
+		}
+		if err := l.take(ctx, host); err != nil {
+			if l.total != nil {
+				<-l.total
+			}
+			return nil, err
+		}
+		free := sync.OnceFunc(func() {
+			if host != nil {
+				<-host
+			}
+			if l.total != nil {
+				<-l.total
+			}
+		})
+		c, err := next(ctx, network, addr)
+		if err != nil {
+			free()
+			return nil, err
+		}
+		return &limitedConn{Conn: c, free: free}, nil
+	}
+}
+
+// limitedConn gives its limiter slot back when closed.
+type limitedConn struct {
+	net.Conn
+	free func()
+}
+
+func (c *limitedConn) Close() error {
+	err := c.Conn.Close()
+	c.free()
+	return err
 }

@@ -21,14 +21,13 @@ import (
 
 	"github.com/campaign-exporter/campaign_exporter/internal/pgtest"
 	"github.com/go-kit/log"
-	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // faultRig is an exporter on its own pool, watched from the server's side.
 type faultRig struct {
 	t     *testing.T
 	db    *pgtest.DB
-	pool  *pgxpool.Pool
+	pool  *Pool
 	e     *Exporter
 	bound int
 

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"regexp"
 	"strings"
 	"time"
@@ -41,7 +40,7 @@ var nameRE = regexp.MustCompile(`^[a-z0-9_-]+$`)
 // Load reads and validates path. knownCollectors are the valid collector
 // names.
 func Load(path string, knownCollectors []string) (*File, error) {
-	b, err := os.ReadFile(path)
+	b, err := ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
@@ -183,7 +182,7 @@ func parseTarget(n *yaml.Node, known map[string]bool) (Target, error) {
 	case t.DSN == "" && t.DSNFile == "":
 		return t, fmt.Errorf("line %d: target %q: give dsn or dsn_file", n.Line, t.Name)
 	case t.DSNFile != "":
-		b, err := os.ReadFile(t.DSNFile)
+		b, err := ReadFile(t.DSNFile)
 		if err != nil {
 			return t, fmt.Errorf("line %d: target %q: dsn_file: %w", n.Line, t.Name, err)
 		}

@@ -11,7 +11,6 @@ import (
 	"github.com/campaign-exporter/campaign_exporter/internal/config"
 	"github.com/go-kit/log"
 	"github.com/go-kit/log/level"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -34,7 +33,7 @@ type Targets struct {
 
 type target struct {
 	spec config.Target
-	pool *pgxpool.Pool
+	pool *collector.Pool
 	exp  *collector.Exporter
 }
 
@@ -86,7 +85,7 @@ func (t *Targets) reload() error {
 	next := make(map[string]*target, len(f.Targets))
 	var created []*target
 	for _, spec := range f.Targets {
-		if cur, ok := old[spec.Name]; ok && reflect.DeepEqual(cur.spec, spec) {
+		if cur, ok := old[spec.Name]; ok && sameTarget(cur.spec, spec) {
 			next[spec.Name] = cur
 			continue
 		}
@@ -111,6 +110,13 @@ func (t *Targets) reload() error {
 	}
 	level.Info(t.logger).Log("msg", "loaded config file", "file", t.path, "targets", len(next))
 	return nil
+}
+
+// sameTarget tells whether a reload leaves a target as it was: its place in
+// the file (a comment added above it, say) does not count.
+func sameTarget(a, b config.Target) bool {
+	a.Line, b.Line = 0, 0
+	return reflect.DeepEqual(a, b)
 }
 
 func (t *Targets) build(spec config.Target) (*target, error) {
@@ -174,8 +180,11 @@ func (t *Targets) lookup(name string) (*collector.Exporter, bool) {
 // ProbeHandler serves /probe?target=NAME for the configured targets only:
 // never a DSN or host from the request. Unknown names are a 400 that does
 // not echo the input.
-func ProbeHandler(targets *Targets, to Timeouts, logger log.Logger) http.Handler {
+func ProbeHandler(targets *Targets, to Timeouts, m *Metrics) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !readOnlyMethod(w, r) {
+			return
+		}
 		name := r.URL.Query().Get("target")
 		if name == "" {
 			http.Error(w, "missing target parameter", http.StatusBadRequest)
@@ -186,7 +195,7 @@ func ProbeHandler(targets *Targets, to Timeouts, logger log.Logger) http.Handler
 			http.Error(w, "unknown target: not in the config file", http.StatusBadRequest)
 			return
 		}
-		serve(w, r, exp, nil, to, logger)
+		serve(w, r, exp, nil, to, m)
 	})
 }
 
@@ -200,7 +209,9 @@ func ReloadHandler(targets *Targets, logger log.Logger) http.Handler {
 		}
 		if err := targets.Reload(); err != nil {
 			level.Error(logger).Log("msg", "reload failed; keeping the previous config", "err", err)
-			http.Error(w, "reload failed: "+err.Error(), http.StatusInternalServerError)
+			// The details (paths, YAML, parameter names) go to the log only:
+			// the caller learns that it failed, not what the file holds.
+			http.Error(w, "reload failed; the previous config stays in use; see the exporter's log", http.StatusInternalServerError)
 			return
 		}
 		fmt.Fprintln(w, "config reloaded")
