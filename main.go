@@ -48,6 +48,7 @@ func run(args []string) error {
 		lifecycleSet   bool
 		lifecycle      = app.Flag("web.enable-lifecycle", "Serve POST /-/reload. Default: on when --web.config.file protects the port, else off.").IsSetByUser(&lifecycleSet).Bool()
 		webMaxConns    = app.Flag("web.max-connections", "Most HTTP connections served at once per listen address; more wait their turn.").Default("64").Int()
+		readHeader     = collector.DurationFlag(app, "web.read-header-timeout", "Close a connection whose request headers take longer than this.", "10s")
 		configFile     = app.Flag("config.file", "Multi-target config file: its targets are served on /probe?target=NAME.").String()
 		dsnFile        = app.Flag("db.dsn-file", "File holding the data source name; else the DATA_SOURCE_NAME environment variable.").String()
 		maxConns       = app.Flag("db.max-connections", "Most connections open to one database at once.").Default("3").Int32()
@@ -68,7 +69,7 @@ func run(args []string) error {
 	if _, err := app.Parse(args); err != nil {
 		return err
 	}
-	if err := validateFlags(*metricsPath, *scrapeMax, *scrapeOffset, *idleTimeout, *stmtTimeout, *lockTimeout, *maxConnsTotal, *maxConnsHost, *webMaxConns); err != nil {
+	if err := validateFlags(*metricsPath, *scrapeMax, *scrapeOffset, *idleTimeout, *stmtTimeout, *lockTimeout, *maxConnsTotal, *maxConnsHost, *webMaxConns, *readHeader); err != nil {
 		return err
 	}
 	if !lifecycleSet {
@@ -157,11 +158,12 @@ func run(args []string) error {
 	level.Info(logger).Log("msg", "starting "+exporterName, "version", version.Info(), "collectors", strings.Join(enabled(cfg), ","), "lifecycle", *lifecycle)
 	srv := &http.Server{
 		Handler: mux,
-		// Slow or idle clients must not hold sockets for long: a header
-		// arrives within 10s, and an idle keep-alive connection (Prometheus
-		// reuses one per target) closes after two usual scrape intervals.
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       15 * time.Second,
+		// Slow or idle clients must not hold sockets for long: headers
+		// arrive within the read-header timeout, and an idle keep-alive
+		// connection (Prometheus reuses one per target) closes after two
+		// usual scrape intervals.
+		ReadHeaderTimeout: *readHeader,
+		ReadTimeout:       *readHeader + 5*time.Second,
 		WriteTimeout:      *scrapeMax + 15*time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    16 << 10,
@@ -175,8 +177,10 @@ func run(args []string) error {
 
 // validateFlags rejects values that would fail every scrape or quietly do
 // something else than written.
-func validateFlags(metricsPath string, scrapeMax, scrapeOffset, idle, stmt, lock time.Duration, total, perHost, webConns int) error {
+func validateFlags(metricsPath string, scrapeMax, scrapeOffset, idle, stmt, lock time.Duration, total, perHost, webConns int, readHeader time.Duration) error {
 	switch {
+	case readHeader <= 0:
+		return fmt.Errorf("--web.read-header-timeout must be positive, got %s", readHeader)
 	case scrapeMax <= 0:
 		return fmt.Errorf("--scrape.timeout must be positive, got %s", scrapeMax)
 	case scrapeOffset < 0:

@@ -52,7 +52,7 @@ func ValidateTimeout(flag string, d time.Duration) error {
 }
 
 // Pool is the exporter's bounded pool of read-only sessions. Every
-// connection is checked when it returns: if anything it ran changed the
+// connection is checked before it is reused: if anything it ran changed the
 // session (read-only mode, timeouts, role, search_path), the connection is
 // closed rather than reused, so a monitored function cannot switch off the
 // exporter's safety for the queries that follow it. When the server refuses
@@ -66,6 +66,7 @@ type Pool struct {
 
 	mu     sync.Mutex
 	parked int // slots withheld after the server refused a connection
+	debt   int // of those, still to take back as their holders release them
 
 	baseline sync.Map // *pgx.Conn -> its session state right after connecting
 	limiter  *ConnLimiter
@@ -134,7 +135,6 @@ func NewPool(dsn string, o PoolOptions) (*Pool, error) {
 		p.baseline.Store(c, state)
 		return nil
 	}
-	cfg.AfterRelease = p.sessionUnchanged
 	cfg.BeforeClose = func(c *pgx.Conn) { p.baseline.Delete(c) }
 
 	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
@@ -158,8 +158,8 @@ func badDSN(err error) error {
 	return fmt.Errorf("%w: %T", ErrBadDSN, err)
 }
 
-// sessionUnchanged runs as a connection returns to the pool: it keeps the
-// connection only if its session is as it was when it connected.
+// sessionUnchanged tells whether c's session is as it was when it
+// connected.
 func (p *Pool) sessionUnchanged(c *pgx.Conn) bool {
 	want, ok := p.baseline.Load(c)
 	if !ok {
@@ -189,7 +189,28 @@ func (p *Pool) acquire(ctx context.Context) error {
 	}
 }
 
-func (p *Pool) release() { p.tokens <- struct{}{} }
+// release gives a query slot back, or withholds it while backing off.
+func (p *Pool) release() {
+	p.mu.Lock()
+	if p.debt > 0 {
+		p.debt--
+		p.mu.Unlock()
+		p.returnLater()
+		return
+	}
+	p.mu.Unlock()
+	p.tokens <- struct{}{}
+}
+
+// returnLater gives a withheld slot back after the backoff period.
+func (p *Pool) returnLater() {
+	time.AfterFunc(p.backoff, func() {
+		p.mu.Lock()
+		p.parked--
+		p.mu.Unlock()
+		p.tokens <- struct{}{}
+	})
+}
 
 // IsTooManyConnections tells whether err is the server refusing a new
 // connection for lack of slots (SQLSTATE 53300).
@@ -211,77 +232,88 @@ func (p *Pool) shrink() bool {
 	park := p.max - live - p.parked
 	if park > 0 {
 		p.parked += park
+		p.debt += park
+	}
+	// Withhold free slots now; the rest as their holders release them.
+	for p.debt > 0 {
+		select {
+		case <-p.tokens:
+			p.debt--
+			p.returnLater()
+			continue
+		default:
+		}
+		break
 	}
 	p.mu.Unlock()
-	for range park {
-		go func() {
-			<-p.tokens
-			time.AfterFunc(p.backoff, func() {
-				p.mu.Lock()
-				p.parked--
-				p.mu.Unlock()
-				p.release()
-			})
-		}()
-	}
 	return true
 }
 
-// run calls fn in a query slot; if the server refused a new connection
-// while the pool has others, it backs off to those and calls fn again.
-func (p *Pool) run(ctx context.Context, fn func() error) error {
+// conn takes a query slot and a connection. If the server refused a new
+// connection while the pool has others, it backs off to those and waits
+// for one of them.
+func (p *Pool) conn(ctx context.Context) (*pgxpool.Conn, error) {
 	for attempt := 0; ; attempt++ {
 		if err := p.acquire(ctx); err != nil {
-			return err
+			return nil, err
 		}
-		err := fn()
-		if err == nil || attempt > 0 || !IsTooManyConnections(err) || !p.shrink() {
-			return err
+		c, err := p.pool.Acquire(ctx)
+		if err == nil {
+			return c, nil
+		}
+		retry := attempt == 0 && IsTooManyConnections(err) && p.shrink()
+		p.release()
+		if !retry {
+			return nil, err
 		}
 	}
 }
 
-// Query runs sql in a query slot, held until the rows are closed.
-func (p *Pool) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	var rows pgx.Rows
-	err := p.run(ctx, func() error {
-		r, err := p.pool.Query(ctx, sql, args...)
-		if err != nil {
-			p.release()
-			return err
-		}
-		rows = &slotRows{Rows: r, release: sync.OnceFunc(p.release)}
-		return nil
-	})
-	return rows, err
+// put returns c to the pool, closing it first if anything it ran changed
+// its session, and frees the query slot. The check runs before the slot is
+// freed, so the next query finds the connection idle.
+func (p *Pool) put(c *pgxpool.Conn) {
+	pc := c.Conn()
+	if !pc.IsClosed() && !pc.PgConn().IsBusy() && pc.PgConn().TxStatus() == 'I' && !p.sessionUnchanged(pc) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_ = pc.Close(ctx)
+		cancel()
+	}
+	c.Release()
+	p.release()
 }
 
-// QueryRow runs sql in a query slot, held until Scan.
+// Query runs sql on a connection held until the rows are closed.
+func (p *Pool) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	c, err := p.conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := c.Query(ctx, sql, args...)
+	if err != nil {
+		p.put(c)
+		return nil, err
+	}
+	return &slotRows{Rows: rows, done: sync.OnceFunc(func() { p.put(c) })}, nil
+}
+
+// QueryRow runs sql on a connection held until Scan.
 func (p *Pool) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	var row pgx.Row
-	err := p.run(ctx, func() error {
-		// pgx reports a failed acquire only at Scan; acquire here so that a
-		// refused connection can be retried.
-		c, err := p.pool.Acquire(ctx)
-		if err != nil {
-			p.release()
-			return err
-		}
-		row = slotRow{row: c.QueryRow(ctx, sql, args...), done: func() { c.Release(); p.release() }}
-		return nil
-	})
+	c, err := p.conn(ctx)
 	if err != nil {
 		return errRow{err}
 	}
-	return row
+	return slotRow{row: c.QueryRow(ctx, sql, args...), done: func() { p.put(c) }}
 }
 
-// Ping checks that the database answers, in a query slot.
+// Ping checks that the database answers.
 func (p *Pool) Ping(ctx context.Context) error {
-	return p.run(ctx, func() error {
-		defer p.release()
-		return p.pool.Ping(ctx)
-	})
+	c, err := p.conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer p.put(c)
+	return c.Ping(ctx)
 }
 
 // Reset closes every connection: idle ones now, those in use when
@@ -312,22 +344,23 @@ func (p *Pool) closeIdle() int {
 	return len(conns)
 }
 
+// slotRows gives its connection back once the rows are done.
 type slotRows struct {
 	pgx.Rows
-	release func()
+	done func()
 }
 
 func (r *slotRows) Next() bool {
 	if r.Rows.Next() {
 		return true
 	}
-	r.release()
+	r.done()
 	return false
 }
 
 func (r *slotRows) Close() {
 	r.Rows.Close()
-	r.release()
+	r.done()
 }
 
 type slotRow struct {
@@ -473,8 +506,13 @@ type limitedConn struct {
 	free func()
 }
 
+// slotLinger is how long a closed connection keeps its slot: the server
+// ends the session a moment after the socket closes, and until then it
+// still counts against the server's connection limit.
+const slotLinger = 50 * time.Millisecond
+
 func (c *limitedConn) Close() error {
 	err := c.Conn.Close()
-	c.free()
+	time.AfterFunc(slotLinger, c.free)
 	return err
 }

@@ -1,0 +1,536 @@
+package main
+
+import (
+	"bufio"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/campaign-exporter/campaign_exporter/internal/pgtest"
+)
+
+// Regression tests for the hardening round: each is named after the defect
+// it proves fixed, and runs the real binary against a real database or a
+// real socket.
+
+// hostileChecks makes three check functions hostile: the health check
+// switches the session's read-only mode and statement timeout off for
+// whatever runs next on its connection, the holiday check tries to write,
+// directly and through a SECURITY DEFINER function, and the performance
+// self-test reports the session's statement_timeout (ms) and read-only
+// mode (1 on) as measurements, so the test sees what a later query sees.
+func hostileChecks(t *testing.T, db *pgtest.DB) {
+	t.Helper()
+	if err := db.ExecScript(`
+CREATE TABLE hostile_writes (at timestamptz DEFAULT now(), via text);
+GRANT INSERT ON hostile_writes TO PUBLIC;
+CREATE FUNCTION hostile_definer_write() RETURNS void LANGUAGE sql SECURITY DEFINER
+AS $$ INSERT INTO hostile_writes (via) VALUES ('security definer') $$;
+
+CREATE OR REPLACE FUNCTION check_campaign_system_health() RETURNS TABLE(check_name text, status text, details text)
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM set_config('default_transaction_read_only', 'off', false);
+    PERFORM set_config('statement_timeout', '0', false);
+    RETURN QUERY SELECT 'Campaign ID Integrity'::text, 'PASS'::text, '0 筆 dim_date 記錄有無效的 campaign_id'::text;
+END $$;
+
+CREATE OR REPLACE FUNCTION check_holiday_data_integrity()
+RETURNS TABLE(check_type text, issue_count bigint, description text, sample_dates date[])
+LANGUAGE plpgsql AS $$
+BEGIN
+    BEGIN
+        INSERT INTO hostile_writes (via) VALUES ('grant');
+    EXCEPTION WHEN read_only_sql_transaction THEN NULL;
+    END;
+    BEGIN
+        PERFORM hostile_definer_write();
+    EXCEPTION WHEN read_only_sql_transaction THEN NULL;
+    END;
+    RETURN QUERY SELECT 'MISSING_HOLIDAY_FLAG'::text, 0::bigint, ''::text, ARRAY[]::date[];
+END $$;
+
+CREATE OR REPLACE FUNCTION monitor_system_performance() RETURNS TABLE(metric_name text, execution_time_ms numeric, status text)
+LANGUAGE sql AS $$
+    SELECT 'session statement_timeout', (SELECT setting::numeric FROM pg_settings WHERE name = 'statement_timeout'), 'GOOD'
+    UNION ALL
+    SELECT 'session read only', CASE current_setting('default_transaction_read_only') WHEN 'on' THEN 1 ELSE 0 END, 'GOOD'
+$$;`); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestReadOnlyPromiseSurvivesHostileFunctions(t *testing.T) {
+	db := pgtest.New(t)
+	db.ApplyFile(t, "testdata/scenario.sql")
+	hostileChecks(t, db)
+	args := []string{"--db.max-connections=1", "--no-collector.attribution", "--no-collector.orders", "--no-collector.inventory"}
+	for _, c := range []string{"health", "holiday_integrity", "performance", "table_stats", "index_usage", "objects", "maintenance"} {
+		args = append(args, "--collector."+c+".min-interval=0")
+	}
+	p := startExporter(t, []string{"DATA_SOURCE_NAME=" + db.DSN}, args...)
+	for i := range 15 {
+		s, _ := scrapeBinary(t, p, 10*time.Second)
+		if s["campaign_up"] != 1 {
+			t.Fatalf("scrape %d: campaign_up %v\n%s", i, s["campaign_up"], p.Logs())
+		}
+		if got := s[`campaign_performance_duration_seconds{measurement="session statement_timeout"}`]; got != 30 {
+			t.Errorf("scrape %d: a later query ran with statement_timeout %vs, want the exporter's 30s", i, got)
+		}
+		if got := s[`campaign_performance_duration_seconds{measurement="session read only"}`]; got != 0.001 {
+			t.Errorf("scrape %d: a later query ran with default_transaction_read_only off", i)
+		}
+	}
+	var n int
+	var via string
+	db.QueryRow(t, `SELECT count(*), coalesce(string_agg(DISTINCT via, ','), '') FROM hostile_writes`, []any{&n, &via})
+	if n != 0 {
+		t.Errorf("%d rows written through the exporter's sessions (via %s)", n, via)
+	}
+}
+
+func TestAbortedRequestsDoNotFloodTheLog(t *testing.T) {
+	db := pgtest.New(t)
+	db.ApplyFile(t, "testdata/scenario.sql")
+	p := startExporter(t, []string{"DATA_SOURCE_NAME=" + db.DSN})
+	scrapeBinary(t, p, 10*time.Second) // warm: the aborts below hit cached collectors
+	before := len(strings.Split(p.Logs(), "\n"))
+	addr := strings.TrimPrefix(p.URL, "http://")
+	for range 1000 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(c, "GET /metrics HTTP/1.1\r\nHost: x\r\nAccept-Encoding: identity\r\n\r\n")
+		// Close with a reset, as a client killed mid-scrape does.
+		_ = c.(*net.TCPConn).SetLinger(0)
+		c.Close()
+	}
+	// A tiny timeout header is a bad request, not a database outage.
+	code, body := get(t, p.URL+"/metrics", http.Header{"X-Prometheus-Scrape-Timeout-Seconds": {"1e-9"}})
+	if code != http.StatusBadRequest {
+		t.Errorf("timeout header 1e-9: %d, want 400: %s", code, body)
+	}
+	s, _ := scrapeBinary(t, p, 10*time.Second)
+	if s["campaign_up"] != 1 {
+		t.Errorf("campaign_up %v after the aborted requests", s["campaign_up"])
+	}
+	logs := p.Logs()
+	lines := strings.Split(logs, "\n")[before-1:]
+	if len(lines) > 5 {
+		t.Errorf("1000 aborted requests logged %d lines, want at most a handful:\n%s", len(lines), strings.Join(lines[:min(len(lines), 20)], "\n"))
+	}
+	if strings.Contains(logs, "database unreachable") {
+		t.Errorf("a client that gave up was logged as a database outage:\n%s", logs)
+	}
+	counted := s["campaign_exporter_scrapes_aborted_total"] + s["campaign_exporter_scrape_write_errors_total"]
+	t.Logf("aborted requests counted: %v; log lines: %d", counted, len(lines))
+}
+
+func TestSlowAndIdleClientsAreCut(t *testing.T) {
+	db := pgtest.New(t)
+	db.ApplyFile(t, "testdata/scenario.sql")
+	p := startExporter(t, []string{"DATA_SOURCE_NAME=" + db.DSN}, "--web.read-header-timeout=1s")
+	addr := strings.TrimPrefix(p.URL, "http://")
+	var conns []net.Conn
+	for range 100 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		fmt.Fprintf(c, "GET /metrics HTTP/1.1\r\nHost: x\r\n") // headers never finished
+		conns = append(conns, c)
+	}
+	start := time.Now()
+	var wg sync.WaitGroup
+	cut := make(chan time.Duration, len(conns))
+	for _, c := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
+			_, _ = io.Copy(io.Discard, c) // returns when the server closes
+			cut <- time.Since(start)
+		}()
+	}
+	wg.Wait()
+	close(cut)
+	var worst time.Duration
+	for d := range cut {
+		worst = max(worst, d)
+	}
+	if worst > 10*time.Second {
+		t.Errorf("slow clients held their connections for %s; want them cut after the 1s header timeout", worst)
+	}
+	if s, _ := scrapeBinary(t, p, 10*time.Second); s["campaign_up"] != 1 {
+		t.Errorf("campaign_up %v", s["campaign_up"])
+	}
+}
+
+func TestIdleSocketsDoNotExhaustFileDescriptors(t *testing.T) {
+	db := pgtest.New(t)
+	db.ApplyFile(t, "testdata/scenario.sql")
+	addr := freeAddr(t)
+	// A hard limit of 64 open files, which Go's start-up cannot raise.
+	cmd := exec.Command("sh", "-c", `ulimit -n 64 && exec "$0" "$@"`, exporterBinary(t),
+		"--web.listen-address="+addr, "--web.read-header-timeout=1s")
+	cmd.Env = append(os.Environ(), "DATA_SOURCE_NAME="+db.DSN)
+	var logs secBuffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	waitListening(t, addr, logs.String)
+
+	var idle []net.Conn
+	for range 80 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		idle = append(idle, c)
+	}
+	defer func() {
+		for _, c := range idle {
+			c.Close()
+		}
+	}()
+	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	for i := range 3 {
+		resp, err := client.Get("http://" + addr + "/metrics")
+		if err != nil {
+			t.Fatalf("scrape %d with 80 idle sockets open: %v\n%s", i, err, logs.String())
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if s := series(string(b)); s["campaign_up"] != 1 || s[`campaign_collector_success{collector="health"}`] != 1 {
+			t.Errorf("scrape %d with 80 idle sockets open: campaign_up %v, health %v\n%s", i, s["campaign_up"], s[`campaign_collector_success{collector="health"}`], logs.String())
+		}
+	}
+}
+
+func waitListening(t *testing.T, addr string, logs func() string) {
+	t.Helper()
+	for i := 0; ; i++ {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return
+		}
+		if i == 300 {
+			t.Fatalf("not listening on %s:\n%s", addr, logs())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// probeLastSuccess is a target's attribution collector's last success.
+func probeLastSuccess(t *testing.T, p *loggedProc, target string) float64 {
+	t.Helper()
+	code, body := mtProbe(t, p, target)
+	if code != http.StatusOK {
+		t.Fatalf("probe %s: %d", target, code)
+	}
+	v, ok := series(body)[`campaign_collector_last_success_timestamp_seconds{collector="attribution"}`]
+	if !ok {
+		t.Fatalf("probe %s: no attribution last success:\n%s", target, body)
+	}
+	return v
+}
+
+func TestReloadKeepsUnchangedTargets(t *testing.T) {
+	db := pgtest.New(t)
+	db.ApplyFile(t, "testdata/scenario.sql")
+	cfg := filepath.Join(t.TempDir(), "targets.yml")
+	body := "targets:\n" + hTarget("a", db.DSN) + hTarget("b", db.DSN)
+	secWrite(t, filepath.Dir(cfg), filepath.Base(cfg), body)
+	p := startLogged(t, []string{"DATA_SOURCE_NAME="}, "--config.file="+cfg, "--web.enable-lifecycle")
+	a, b := probeLastSuccess(t, p, "a"), probeLastSuccess(t, p, "b")
+
+	// Only the targets' places in the file change.
+	secWrite(t, filepath.Dir(cfg), filepath.Base(cfg), "# a comment above the targets\n\n"+body)
+	if code, _, out := secDo(t, http.DefaultClient, "POST", p.URL+"/-/reload", nil); code != http.StatusOK {
+		t.Fatalf("reload: %d %s", code, out)
+	}
+	if a2, b2 := probeLastSuccess(t, p, "a"), probeLastSuccess(t, p, "b"); a2 != a || b2 != b {
+		t.Errorf("a reload that changed no target ran the cached attribution check again (a %v -> %v, b %v -> %v): the targets were rebuilt", a, a2, b, b2)
+	}
+}
+
+func TestReloadEndpointNeedsLifecycleFlag(t *testing.T) {
+	db := pgtest.New(t)
+	cfg := filepath.Join(t.TempDir(), "targets.yml")
+	secWrite(t, filepath.Dir(cfg), filepath.Base(cfg), "targets:\n"+hTarget("a", db.DSN))
+
+	off := startLogged(t, []string{"DATA_SOURCE_NAME="}, "--config.file="+cfg)
+	if code, _, _ := secDo(t, http.DefaultClient, "POST", off.URL+"/-/reload", nil); code != http.StatusNotFound {
+		t.Errorf("POST /-/reload without --web.enable-lifecycle and without a web config: %d, want 404", code)
+	}
+
+	on := startLogged(t, []string{"DATA_SOURCE_NAME="}, "--config.file="+cfg, "--web.enable-lifecycle")
+	if code, _, _ := secDo(t, http.DefaultClient, "GET", on.URL+"/-/reload", nil); code != http.StatusMethodNotAllowed {
+		t.Errorf("GET /-/reload: %d, want 405", code)
+	}
+	// A reload that fails says so without the file's path or content.
+	secWrite(t, filepath.Dir(cfg), filepath.Base(cfg), "targets:\n  - name: a\n    dsn: postgres://u:hunter2@h/d?sslrootcert=/etc/secret/root.crt\n    sslkey: x\n")
+	code, _, out := secDo(t, http.DefaultClient, "POST", on.URL+"/-/reload", nil)
+	if code != http.StatusInternalServerError {
+		t.Errorf("bad reload: %d, want 500", code)
+	}
+	for _, leak := range []string{cfg, "hunter2", "/etc/secret", "sslkey", "line"} {
+		if strings.Contains(out, leak) {
+			t.Errorf("bad reload's response shows %q: %s", leak, out)
+		}
+	}
+}
+
+func TestReloadRefusesUnboundedFiles(t *testing.T) {
+	db := pgtest.New(t)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "targets.yml")
+	secWrite(t, dir, "targets.yml", "targets:\n"+hTarget("a", db.DSN))
+	p := startLogged(t, []string{"DATA_SOURCE_NAME="}, "--config.file="+cfg, "--web.enable-lifecycle")
+
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, target := range []string{"/dev/zero", fifo} {
+		if err := os.Remove(cfg); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(target, cfg); err != nil {
+			t.Fatal(err)
+		}
+		client := &http.Client{Timeout: 5 * time.Second}
+		start := time.Now()
+		code, _, out := secDo(t, client, "POST", p.URL+"/-/reload", nil)
+		if code != http.StatusInternalServerError {
+			t.Errorf("config linked to %s: reload %d %s, want 500", target, code, out)
+		}
+		if took := time.Since(start); took > 2*time.Second {
+			t.Errorf("config linked to %s: reload took %s", target, took)
+		}
+		if code, _ := mtProbe(t, p, "a"); code != http.StatusOK {
+			t.Errorf("after a refused reload of %s: old target answers %d", target, code)
+		}
+	}
+	if !strings.Contains(p.Output(), "not a regular file") {
+		t.Errorf("the log does not say why:\n%s", p.Output())
+	}
+}
+
+func TestRefusedConnectionsBackOffToLiveOnes(t *testing.T) {
+	db := pgtest.New(t)
+	db.ApplyFile(t, "testdata/scenario.sql")
+	role, password := secLoginRole(t)
+	secAdminExec(t, fmt.Sprintf("ALTER ROLE %s CONNECTION LIMIT 2", role))
+	dsn := secURL(role, password, "127.0.0.1:5432", db.Name)
+	args := []string{"--db.max-connections=3"}
+	for _, c := range binaryCollectors {
+		args = append(args, "--collector."+c+".min-interval=0")
+	}
+	p := startExporter(t, []string{"DATA_SOURCE_NAME=" + dsn}, args...)
+	for i := range 10 {
+		s, _ := scrapeBinary(t, p, 20*time.Second)
+		if bad := failing(s); len(bad) > 0 || s["campaign_up"] != 1 {
+			t.Errorf("scrape %d under a connection limit of 2 and a pool of 3: up %v, failing %v", i, s["campaign_up"], bad)
+		}
+	}
+	if t.Failed() {
+		t.Log(p.Logs())
+	}
+}
+
+func TestBadFlagsStopStartUp(t *testing.T) {
+	for _, tc := range []struct {
+		flag, want string
+	}{
+		{"--db.statement-timeout=-1s", "--db.statement-timeout must not be negative"},
+		{"--db.lock-timeout=-5s", "--db.lock-timeout must not be negative"},
+		{"--db.statement-timeout=500us", "--db.statement-timeout must be 0 (no timeout) or at least 1ms"},
+		{"--scrape.timeout-offset=-10s", "--scrape.timeout-offset must not be negative"},
+		{"--web.telemetry-path=/probe", "--web.telemetry-path /probe is taken"},
+		{"--web.telemetry-path=/-/reload", "--web.telemetry-path /-/reload is taken"},
+		{"--web.telemetry-path=metrics", "--web.telemetry-path must start with /"},
+		{"--web.telemetry-path=", "--web.telemetry-path must start with /"},
+	} {
+		t.Run(tc.flag, func(t *testing.T) {
+			out, err := secRun(t, []string{"DATA_SOURCE_NAME=postgres://u@127.0.0.1:1/d"}, tc.flag)
+			if err == nil {
+				t.Fatalf("started with %s", tc.flag)
+			}
+			if !strings.Contains(out, tc.want) || strings.Contains(out, "goroutine") {
+				t.Errorf("%s: output does not say %q (or panicked):\n%s", tc.flag, tc.want, out)
+			}
+		})
+	}
+}
+
+func TestManyTargetsStayWithinTheConnectionBound(t *testing.T) {
+	db := pgtest.New(t)
+	db.ApplyFile(t, "testdata/scenario.sql")
+	cfg := filepath.Join(t.TempDir(), "targets.yml")
+	var body strings.Builder
+	body.WriteString("targets:\n")
+	const targets = 30
+	for i := range targets {
+		body.WriteString(hTarget(fmt.Sprintf("t%02d", i), db.DSN))
+	}
+	secWrite(t, filepath.Dir(cfg), filepath.Base(cfg), body.String())
+	p := startLogged(t, []string{"DATA_SOURCE_NAME="}, "--config.file="+cfg,
+		"--db.max-connections-total=5", "--db.max-connections-per-host=4", "--db.idle-timeout=1s")
+
+	sampler := sampleSessions(db)
+	var wg sync.WaitGroup
+	down := make(chan string, targets)
+	for i := range targets {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			name := fmt.Sprintf("t%02d", i)
+			req, _ := http.NewRequest("GET", p.URL+"/probe?target="+name, nil)
+			req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", "25")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				down <- name + ": " + err.Error()
+				return
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if s := series(string(b)); s["campaign_up"] != 1 || len(failing(s)) > 0 {
+				down <- fmt.Sprintf("%s: up %v, failing %v", name, s["campaign_up"], failing(s))
+			}
+		}()
+	}
+	wg.Wait()
+	close(down)
+	for d := range down {
+		t.Errorf("target %s", d)
+	}
+	peak, err := sampler.finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if peak > 4 {
+		t.Errorf("%d exporter sessions at once on one server, want at most --db.max-connections-per-host=4", peak)
+	}
+	// Idle connections go back soon after the scrapes.
+	deadline := time.Now().Add(10 * time.Second)
+	for secSessions(t, db) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d exporter sessions still open 10s after the scrapes, with --db.idle-timeout=1s", secSessions(t, db))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Logf("%d targets, peak %d sessions", targets, peak)
+}
+
+func TestHTTPEdges(t *testing.T) {
+	db := pgtest.New(t)
+	db.ApplyFile(t, "testdata/scenario.sql")
+	cfg := filepath.Join(t.TempDir(), "targets.yml")
+	secWrite(t, filepath.Dir(cfg), filepath.Base(cfg), "targets:\n"+hTarget("a", db.DSN))
+	p := startLogged(t, []string{"DATA_SOURCE_NAME=" + db.DSN}, "--config.file="+cfg)
+
+	t.Run("scrapes are GET only", func(t *testing.T) {
+		for _, path := range []string{"/metrics", "/probe?target=a"} {
+			for _, m := range []string{"POST", "PUT", "DELETE"} {
+				if code, hdr, _ := secDo(t, http.DefaultClient, m, p.URL+path, nil); code != http.StatusMethodNotAllowed || !strings.Contains(hdr.Get("Allow"), "GET") {
+					t.Errorf("%s %s: %d (Allow %q), want 405", m, path, code, hdr.Get("Allow"))
+				}
+			}
+		}
+	})
+	t.Run("OpenMetrics is negotiated", func(t *testing.T) {
+		_, hdr, body := secDo(t, http.DefaultClient, "GET", p.URL+"/metrics", http.Header{"Accept": {"application/openmetrics-text;version=1.0.0"}})
+		if !strings.HasPrefix(hdr.Get("Content-Type"), "application/openmetrics-text") || !strings.HasSuffix(strings.TrimSpace(body), "# EOF") {
+			t.Errorf("Content-Type %q; want OpenMetrics", hdr.Get("Content-Type"))
+		}
+	})
+	t.Run("landing page links only what is served", func(t *testing.T) {
+		_, _, body := secDo(t, http.DefaultClient, "GET", p.URL+"/", nil)
+		if strings.Contains(body, "debug/pprof") {
+			t.Errorf("the landing page links /debug/pprof/, which is not served")
+		}
+		if !strings.Contains(body, "probe") {
+			t.Errorf("the landing page does not mention /probe in multi-target mode")
+		}
+		for _, path := range []string{"/-/healthy", "/-/ready"} {
+			if code, _, _ := secDo(t, http.DefaultClient, "GET", p.URL+path, nil); code != http.StatusOK {
+				t.Errorf("GET %s: %d, want 200", path, code)
+			}
+		}
+	})
+}
+
+func TestGoServerErrorsGoThroughTheLogger(t *testing.T) {
+	db := pgtest.New(t)
+	cert, key := secSelfSigned(t)
+	dir := t.TempDir()
+	certFile, keyFile := secWrite(t, dir, "tls.crt", string(cert)), secWrite(t, dir, "tls.key", string(key))
+	webConfig := secWrite(t, dir, "web.yml", fmt.Sprintf("tls_server_config:\n  cert_file: %s\n  key_file: %s\n", certFile, keyFile))
+	p := startLogged(t, []string{"DATA_SOURCE_NAME=" + db.DSN}, "--web.config.file="+webConfig)
+	addr := strings.TrimPrefix(p.URL, "http://")
+	for range 50 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(c, "GET / HTTP/1.0\r\n\r\n") // plain HTTP to a TLS port
+		_, _ = io.Copy(io.Discard, c)
+		c.Close()
+	}
+	// A real TLS client still gets through.
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // self-signed test certificate
+	resp, err := client.Get("https://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var handshake []string
+	sc := bufio.NewScanner(strings.NewReader(p.Output()))
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), "TLS handshake") {
+			handshake = append(handshake, sc.Text())
+		}
+	}
+	if len(handshake) == 0 || len(handshake) > 2 {
+		t.Fatalf("50 bad handshakes logged %d lines, want 1 or 2:\n%s", len(handshake), p.Output())
+	}
+	if !strings.HasPrefix(handshake[0], "level=error") {
+		t.Errorf("Go's own log line bypassed the logger: %s", handshake[0])
+	}
+}
+
+func TestUnparsableDSNErrorShowsNoValue(t *testing.T) {
+	dsn := "postgres://u@127.0.0.1:5432/d?sslrootcert=/srv/secret/ca.pem&sslmode=verify-full&connect_timeout=notanumber"
+	out, err := secRun(t, []string{"DATA_SOURCE_NAME=" + dsn})
+	if err == nil {
+		t.Fatal("started with an unparsable DSN")
+	}
+	if !strings.Contains(out, "cannot parse the data source name") {
+		t.Errorf("the error does not say what is wrong:\n%s", out)
+	}
+	for _, leak := range []string{"/srv/secret", "notanumber"} {
+		if strings.Contains(out, leak) {
+			t.Errorf("the error shows the DSN's value %q:\n%s", leak, out)
+		}
+	}
+}
+
+// hTarget is one entry of a config file's targets list.
+func hTarget(name, dsn string) string {
+	return "  - name: " + name + "\n    dsn: " + dsn + "\n"
+}
