@@ -2,8 +2,10 @@ package collector
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/campaign-exporter/campaign_exporter/internal/pgtest"
 	"github.com/prometheus/client_golang/prometheus"
@@ -41,10 +43,12 @@ func build(name string) Collector { return factories[name].build(DefaultOptions(
 // maintenance guide's own procedures break it. The expected values follow
 // from testdata/scenario.sql by hand.
 func TestCollectors(t *testing.T) {
+	dayAgo := time.Now().Add(-24 * time.Hour).Unix()
 	tests := []struct {
 		name      string
 		collector string
-		fault     string // SQL run on the scenario first
+		apply     string // a testdata file applied on the scenario first
+		fault     string // SQL run on the scenario then
 		metrics   []string
 		want      string
 	}{
@@ -268,35 +272,78 @@ campaign_backup_expired_rows 0
 `,
 		},
 		{
-			// Two backups past the 30 days, one recent; a pg_cron-shaped
-			// schema with one failed and one good job.
-			name: "maintenance expired and cron", collector: "maintenance",
+			// A backup a day old, and pg_cron's backup cleanup whose latest
+			// run succeeded after a failure (and an earlier success).
+			name: "maintenance backups and cron healthy", collector: "maintenance",
+			apply: "testdata/pg_cron_standin.sql",
+			fault: fmt.Sprintf(`
+INSERT INTO dim_date_backup (date, reason, created_at) VALUES
+    ('2025-01-01', 'restore', to_timestamp(%d)),
+    ('2025-01-02', 'restore', now());
+INSERT INTO cron.job (jobid, jobname, schedule, command)
+    VALUES (1, 'cleanup-dim-date-backup', '0 3 * * 0', 'SELECT 1');
+INSERT INTO cron.job_run_details (jobid, status, start_time, end_time) VALUES
+    (1, 'succeeded', '2025-01-01 03:00:00+00', '2025-01-01 03:00:01+00'),
+    (1, 'failed',    '2025-01-08 03:00:00+00', '2025-01-08 03:00:02+00'),
+    (1, 'succeeded', '2025-01-15 03:00:00+00', '2025-01-15 03:00:01+00');`, dayAgo),
+			want: fmt.Sprintf(`
+# HELP campaign_backup_expired_rows dim_date_backup rows older than the retention, which the weekly cleanup should have deleted.
+# TYPE campaign_backup_expired_rows gauge
+campaign_backup_expired_rows 0
+# HELP campaign_backup_oldest_row_timestamp_seconds created_at of the oldest dim_date_backup row; absent when the table is empty.
+# TYPE campaign_backup_oldest_row_timestamp_seconds gauge
+campaign_backup_oldest_row_timestamp_seconds %d
+# HELP campaign_cron_job_last_run_success 1 when the pg_cron job's latest finished run succeeded, else 0.
+# TYPE campaign_cron_job_last_run_success gauge
+campaign_cron_job_last_run_success{cron_job="cleanup-dim-date-backup"} 1
+# HELP campaign_cron_job_last_run_timestamp_seconds When the pg_cron job's latest finished run ended.
+# TYPE campaign_cron_job_last_run_timestamp_seconds gauge
+campaign_cron_job_last_run_timestamp_seconds{cron_job="cleanup-dim-date-backup"} 1736910001
+# HELP campaign_cron_job_last_success_timestamp_seconds When the pg_cron job's latest succeeded run ended; absent if none in pg_cron's run history.
+# TYPE campaign_cron_job_last_success_timestamp_seconds gauge
+campaign_cron_job_last_success_timestamp_seconds{cron_job="cleanup-dim-date-backup"} 1736910001
+`, dayAgo),
+		},
+		{
+			// Two backups past the 30 days (the oldest from 2024-11-01), one
+			// recent. pg_cron: a job that failed after succeeding, an
+			// unnamed one that never succeeded (a run still going is not
+			// its latest), and one that never finished a run.
+			name: "maintenance expired and cron failing", collector: "maintenance",
+			apply: "testdata/pg_cron_standin.sql",
 			fault: `
 INSERT INTO dim_date_backup (date, reason, created_at) VALUES
-    ('2025-01-01', 'test', now() - interval '31 days'),
-    ('2025-01-02', 'test', now() - interval '40 days'),
+    ('2025-01-01', 'test', '2024-12-01 00:00:00+00'),
+    ('2025-01-02', 'test', '2024-11-01 00:00:00+00'),
     ('2025-01-03', 'test', now() - interval '1 day');
-CREATE SCHEMA cron;
-CREATE TABLE cron.job (jobid bigint PRIMARY KEY, jobname text);
-CREATE TABLE cron.job_run_details (jobid bigint, status text, start_time timestamptz, end_time timestamptz);
-INSERT INTO cron.job VALUES (1, 'refresh-attribution'), (2, NULL);
-INSERT INTO cron.job_run_details VALUES
+INSERT INTO cron.job (jobid, jobname, schedule, command) VALUES
+    (1, 'refresh-attribution', '0 * * * *', 'SELECT 1'),
+    (2, NULL, '0 * * * *', 'SELECT 2'),
+    (3, 'never-finished', '0 * * * *', 'SELECT 3');
+INSERT INTO cron.job_run_details (jobid, status, start_time, end_time) VALUES
     (1, 'succeeded', '2025-01-01 00:00:00+00', '2025-01-01 00:00:10+00'),
     (1, 'failed',    '2025-01-01 01:00:00+00', '2025-01-01 01:00:05+00'),
-    (2, 'succeeded', '2025-01-01 02:00:00+00', '2025-01-01 02:00:01+00'),
-    (2, 'running',   '2025-01-01 03:00:00+00', NULL);`,
+    (2, 'failed',    '2025-01-01 02:00:00+00', '2025-01-01 02:00:01+00'),
+    (2, 'running',   '2025-01-01 03:00:00+00', NULL),
+    (3, 'running',   '2025-01-01 03:00:00+00', NULL);`,
 			want: `
 # HELP campaign_backup_expired_rows dim_date_backup rows older than the retention, which the weekly cleanup should have deleted.
 # TYPE campaign_backup_expired_rows gauge
 campaign_backup_expired_rows 2
-# HELP campaign_cron_job_last_run_success 1 when the pg_cron job's latest run succeeded.
+# HELP campaign_backup_oldest_row_timestamp_seconds created_at of the oldest dim_date_backup row; absent when the table is empty.
+# TYPE campaign_backup_oldest_row_timestamp_seconds gauge
+campaign_backup_oldest_row_timestamp_seconds 1730419200
+# HELP campaign_cron_job_last_run_success 1 when the pg_cron job's latest finished run succeeded, else 0.
 # TYPE campaign_cron_job_last_run_success gauge
-campaign_cron_job_last_run_success{job="2"} 1
-campaign_cron_job_last_run_success{job="refresh-attribution"} 0
-# HELP campaign_cron_job_last_run_timestamp_seconds When the pg_cron job's latest run finished.
+campaign_cron_job_last_run_success{cron_job="2"} 0
+campaign_cron_job_last_run_success{cron_job="refresh-attribution"} 0
+# HELP campaign_cron_job_last_run_timestamp_seconds When the pg_cron job's latest finished run ended.
 # TYPE campaign_cron_job_last_run_timestamp_seconds gauge
-campaign_cron_job_last_run_timestamp_seconds{job="2"} 1.735696801e+09
-campaign_cron_job_last_run_timestamp_seconds{job="refresh-attribution"} 1.735693205e+09
+campaign_cron_job_last_run_timestamp_seconds{cron_job="2"} 1735696801
+campaign_cron_job_last_run_timestamp_seconds{cron_job="refresh-attribution"} 1735693205
+# HELP campaign_cron_job_last_success_timestamp_seconds When the pg_cron job's latest succeeded run ended; absent if none in pg_cron's run history.
+# TYPE campaign_cron_job_last_success_timestamp_seconds gauge
+campaign_cron_job_last_success_timestamp_seconds{cron_job="refresh-attribution"} 1735689610
 `,
 		},
 	}
@@ -304,6 +351,9 @@ campaign_cron_job_last_run_timestamp_seconds{job="refresh-attribution"} 1.735693
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			db := scenarioDB(t)
+			if tc.apply != "" {
+				db.ApplyFile(t, tc.apply)
+			}
 			if tc.fault != "" {
 				if err := db.ExecScript(tc.fault); err != nil {
 					t.Fatalf("fault: %v", err)
