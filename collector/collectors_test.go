@@ -264,6 +264,57 @@ campaign_trigger_enabled{table="holidays",trigger="trigger_sync_holidays"} 0
 `,
 		},
 		{
+			// The primary keys only.
+			name: "index backs constraint", collector: "index_usage",
+			metrics: []string{"campaign_index_backs_constraint"},
+			want: `
+# HELP campaign_index_backs_constraint 1 when the index is unique or backs a primary-key, unique or exclusion constraint (needed however rarely scanned), else 0.
+# TYPE campaign_index_backs_constraint gauge
+campaign_index_backs_constraint{index="campaigns_pkey",schema="public",table="campaigns"} 1
+campaign_index_backs_constraint{index="dim_date_backup_pkey",schema="public",table="dim_date_backup"} 1
+campaign_index_backs_constraint{index="dim_date_pkey",schema="public",table="dim_date"} 1
+campaign_index_backs_constraint{index="holidays_pkey",schema="public",table="holidays"} 1
+campaign_index_backs_constraint{index="idx_campaigns_date_range",schema="public",table="campaigns"} 0
+campaign_index_backs_constraint{index="idx_campaigns_daterange",schema="public",table="campaigns"} 0
+campaign_index_backs_constraint{index="idx_dim_date_backup_created_at",schema="public",table="dim_date_backup"} 0
+campaign_index_backs_constraint{index="idx_dim_date_campaign_id",schema="public",table="dim_date"} 0
+campaign_index_backs_constraint{index="idx_holidays_date",schema="public",table="holidays"} 0
+campaign_index_backs_constraint{index="idx_orders_order_date",schema="public",table="orders"} 0
+campaign_index_backs_constraint{index="orders_pkey",schema="public",table="orders"} 1
+`,
+		},
+		{
+			// An exclusion constraint (its GiST index is not unique), a
+			// unique constraint, a unique index with no constraint, and a
+			// plain index.
+			name: "index backs constraint added", collector: "index_usage",
+			fault: `
+ALTER TABLE holidays ADD CONSTRAINT holidays_one_per_day EXCLUDE USING gist (daterange(date, date, '[]') WITH &&);
+ALTER TABLE dim_date_backup ADD CONSTRAINT dim_date_backup_reason_key UNIQUE (reason);
+CREATE UNIQUE INDEX orders_id_status_idx ON orders (id, status);
+CREATE INDEX orders_status_idx ON orders (status);`,
+			metrics: []string{"campaign_index_backs_constraint"},
+			want: `
+# HELP campaign_index_backs_constraint 1 when the index is unique or backs a primary-key, unique or exclusion constraint (needed however rarely scanned), else 0.
+# TYPE campaign_index_backs_constraint gauge
+campaign_index_backs_constraint{index="campaigns_pkey",schema="public",table="campaigns"} 1
+campaign_index_backs_constraint{index="dim_date_backup_pkey",schema="public",table="dim_date_backup"} 1
+campaign_index_backs_constraint{index="dim_date_backup_reason_key",schema="public",table="dim_date_backup"} 1
+campaign_index_backs_constraint{index="dim_date_pkey",schema="public",table="dim_date"} 1
+campaign_index_backs_constraint{index="holidays_one_per_day",schema="public",table="holidays"} 1
+campaign_index_backs_constraint{index="holidays_pkey",schema="public",table="holidays"} 1
+campaign_index_backs_constraint{index="idx_campaigns_date_range",schema="public",table="campaigns"} 0
+campaign_index_backs_constraint{index="idx_campaigns_daterange",schema="public",table="campaigns"} 0
+campaign_index_backs_constraint{index="idx_dim_date_backup_created_at",schema="public",table="dim_date_backup"} 0
+campaign_index_backs_constraint{index="idx_dim_date_campaign_id",schema="public",table="dim_date"} 0
+campaign_index_backs_constraint{index="idx_holidays_date",schema="public",table="holidays"} 0
+campaign_index_backs_constraint{index="idx_orders_order_date",schema="public",table="orders"} 0
+campaign_index_backs_constraint{index="orders_id_status_idx",schema="public",table="orders"} 1
+campaign_index_backs_constraint{index="orders_pkey",schema="public",table="orders"} 1
+campaign_index_backs_constraint{index="orders_status_idx",schema="public",table="orders"} 0
+`,
+		},
+		{
 			name: "maintenance pass", collector: "maintenance",
 			want: `
 # HELP campaign_backup_expired_rows dim_date_backup rows older than the retention, which the weekly cleanup should have deleted.
@@ -437,4 +488,23 @@ func labelString(m prometheus.Metric) string {
 		b.WriteString(lp[0] + `="` + lp[1] + `" `)
 	}
 	return b.String()
+}
+
+// campaign_stats_reset_timestamp_seconds: the server's start while the
+// database's counters were never reset, then the time of a reset.
+func TestStatsReset(t *testing.T) {
+	db := scenarioDB(t)
+	c := filter(single{t, build("index_usage"), db.Pool}, "campaign_stats_reset_timestamp_seconds", "")
+	var started float64
+	db.QueryRow(t, "SELECT extract(epoch FROM pg_postmaster_start_time())::float8", []any{&started})
+	if got := testutil.ToFloat64(c); got != started || got > float64(time.Now().Unix()) {
+		t.Errorf("never reset: %v, want the server's start %v", got, started)
+	}
+
+	before := float64(time.Now().UnixMicro())/1e6 - 0.001
+	db.Exec(t, "SELECT pg_stat_reset()")
+	after := float64(time.Now().UnixMicro())/1e6 + 0.001
+	if got := testutil.ToFloat64(c); got < before || got > after {
+		t.Errorf("after a reset between %.3f and %.3f: %.3f", before, after, got)
+	}
 }
