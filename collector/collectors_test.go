@@ -244,7 +244,7 @@ ALTER TABLE holidays DISABLE TRIGGER trigger_sync_holidays;
 DROP TRIGGER update_campaign_in_dim_date_v2_trigger ON campaigns;
 DROP FUNCTION add_holiday(date, text);`,
 			want: `
-# HELP campaign_function_present 1 when the contract's function exists, else 0.
+# HELP campaign_function_present 1 when the contract's function exists, else 0. All are the maintenance guide's except ensure_dim_date, this project's repair helper, which a database built from the guide lacks.
 # TYPE campaign_function_present gauge
 campaign_function_present{function="add_holiday"} 0
 campaign_function_present{function="calculate_campaign_attributions"} 1
