@@ -270,7 +270,7 @@ func TestMultiTargetScrapeDuringReload(t *testing.T) {
 			if r.code != http.StatusOK || secValue(r.body, `campaign_collector_success{collector="health"}`) != "1" || secValue(r.body, "campaign_up") != "1" {
 				t.Errorf("scrape across the reload: %d\n%s\n%s", r.code, r.body, p.Output())
 			}
-			if names, all := mtSuccessSeries(r.body); len(names) != 10 || !all {
+			if names, all := mtSuccessSeries(r.body); len(names) != len(binaryCollectors) || !all {
 				t.Errorf("scrape across the reload: collectors %v, all successful %v", names, all)
 			}
 		})
@@ -307,7 +307,7 @@ func TestMultiTargetOverrides(t *testing.T) {
 		}{
 			{"subset", "health,holiday_integrity"},
 			{"cached", "health"},
-			{"all", "attribution,health,holiday_integrity,index_usage,inventory,maintenance,objects,orders,performance,table_stats"},
+			{"all", "attribution,campaign_dates,health,holiday_integrity,index_usage,inventory,maintenance,objects,orders,performance,table_stats"},
 		} {
 			code, body := mtProbe(t, p, tc.target)
 			names, all := mtSuccessSeries(body)
