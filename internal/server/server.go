@@ -101,7 +101,7 @@ func NewMetrics(reg prometheus.Registerer, logger log.Logger) *Metrics {
 func (m *Metrics) ServerErrorLog() *stdlog.Logger {
 	limited := NewRateLimitedLogger(level.Error(m.logger), time.Minute, m.suppressed)
 	return stdlog.New(writerFunc(func(p []byte) (int, error) {
-		limited.Log("msg", "http server", "err", strings.TrimSpace(string(p)))
+		_ = limited.Log("msg", "http server", "err", strings.TrimSpace(string(p)))
 		return len(p), nil
 	}), "", 0)
 }
@@ -164,7 +164,7 @@ func serve(w http.ResponseWriter, r *http.Request, exp *collector.Exporter, base
 		m.aborted.Inc()
 	default:
 		m.writeErrors.Inc()
-		m.errLog.Log("msg", "serving metrics", "err", first.msg)
+		_ = m.errLog.Log("msg", "serving metrics", "err", first.msg)
 	}
 }
 
