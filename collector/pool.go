@@ -271,10 +271,11 @@ func (p *Pool) conn(ctx context.Context) (*pgxpool.Conn, error) {
 
 // put returns c to the pool, closing it first if anything it ran changed
 // its session, and frees the query slot. The check runs before the slot is
-// freed, so the next query finds the connection idle.
-func (p *Pool) put(c *pgxpool.Conn) {
+// freed, so the next query finds the connection idle; check is false only
+// after what cannot change a session (a ping).
+func (p *Pool) put(c *pgxpool.Conn, check bool) {
 	pc := c.Conn()
-	if !pc.IsClosed() && !pc.PgConn().IsBusy() && pc.PgConn().TxStatus() == 'I' && !p.sessionUnchanged(pc) {
+	if check && !pc.IsClosed() && !pc.PgConn().IsBusy() && pc.PgConn().TxStatus() == 'I' && !p.sessionUnchanged(pc) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		_ = pc.Close(ctx)
 		cancel()
@@ -291,10 +292,10 @@ func (p *Pool) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, er
 	}
 	rows, err := c.Query(ctx, sql, args...)
 	if err != nil {
-		p.put(c)
+		p.put(c, true)
 		return nil, err
 	}
-	return &slotRows{Rows: rows, done: sync.OnceFunc(func() { p.put(c) })}, nil
+	return &slotRows{Rows: rows, done: sync.OnceFunc(func() { p.put(c, true) })}, nil
 }
 
 // QueryRow runs sql on a connection held until Scan.
@@ -303,7 +304,7 @@ func (p *Pool) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 	if err != nil {
 		return errRow{err}
 	}
-	return slotRow{row: c.QueryRow(ctx, sql, args...), done: func() { p.put(c) }}
+	return slotRow{row: c.QueryRow(ctx, sql, args...), done: func() { p.put(c, true) }}
 }
 
 // Ping checks that the database answers.
@@ -312,7 +313,7 @@ func (p *Pool) Ping(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer p.put(c)
+	defer p.put(c, false)
 	return c.Ping(ctx)
 }
 
