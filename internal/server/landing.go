@@ -1,0 +1,59 @@
+package server
+
+import (
+	"net/http"
+	"sort"
+
+	"github.com/prometheus/exporter-toolkit/web"
+)
+
+// LandingOptions describe the exporter on its landing page.
+type LandingOptions struct {
+	Name, Description, Version string
+	MetricsPath                string
+	// MetricsDescription says whose metrics MetricsPath serves.
+	MetricsDescription string
+	// Reload: POST /-/reload is served (--web.enable-lifecycle).
+	Reload bool
+}
+
+// Landing serves the landing page: every endpoint the exporter serves and
+// nothing else, with each configured target's /probe link as of the last
+// reload (targets may be nil).
+func Landing(o LandingOptions, targets *Targets) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		links := []web.LandingLinks{{Address: o.MetricsPath, Text: "Metrics", Description: o.MetricsDescription}}
+		if targets != nil {
+			for _, name := range targets.Names() {
+				links = append(links, web.LandingLinks{Address: "/probe?target=" + name, Text: "Probe " + name, Description: "the metrics of target " + name})
+			}
+		}
+		if o.Reload {
+			links = append(links, web.LandingLinks{Address: "/-/reload", Text: "Reload", Description: "POST to reload the config file"})
+		}
+		links = append(links,
+			web.LandingLinks{Address: "/-/healthy", Text: "Healthy"},
+			web.LandingLinks{Address: "/-/ready", Text: "Ready"})
+		page, err := web.NewLandingPage(web.LandingConfig{
+			Name: o.Name, Description: o.Description, Version: o.Version,
+			Links: links, Profiling: "false",
+		})
+		if err != nil {
+			http.Error(w, "landing page: "+err.Error(), http.StatusInternalServerError)
+			return
+		}
+		page.ServeHTTP(w, r)
+	})
+}
+
+// Names lists the configured targets, sorted.
+func (t *Targets) Names() []string {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	names := make([]string, 0, len(t.byName))
+	for n := range t.byName {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
