@@ -107,12 +107,12 @@ type recordingRows struct {
 }
 
 func (w *recordingRows) Scan(dest ...any) error {
-	vals, err := w.Rows.Values()
+	vals, err := w.Values()
 	if err != nil {
 		return err
 	}
 	row := Row{}
-	for i, fd := range w.Rows.FieldDescriptions() {
+	for i, fd := range w.FieldDescriptions() {
 		if i < len(vals) && vals[i] != nil {
 			row[fd.Name] = fmt.Sprint(vals[i])
 		} else {
@@ -120,7 +120,7 @@ func (w *recordingRows) Scan(dest ...any) error {
 		}
 	}
 	// nil destinations skip the columns the collector does not read.
-	if extra := len(w.Rows.FieldDescriptions()) - len(dest); extra > 0 {
+	if extra := len(w.FieldDescriptions()) - len(dest); extra > 0 {
 		dest = append(dest, make([]any, extra)...)
 	}
 	if err := w.Rows.Scan(dest...); err != nil {

@@ -152,7 +152,7 @@ func NewDocument(r *Report) Document {
 		d.Checks = append(d.Checks, DocumentCheck{c.Source, c.Check, c.Status, finite(c.Value), c.Details, c.SampleDates})
 	}
 	for _, e := range r.Errors {
-		d.Errors = append(d.Errors, DocumentError{e.Collector, e.Error})
+		d.Errors = append(d.Errors, DocumentError(e))
 	}
 	return d
 }
@@ -218,7 +218,7 @@ func WriteFile(path string, data []byte) error {
 	if err != nil {
 		return err
 	}
-	defer os.Remove(f.Name()) // after a successful rename, there is nothing to remove
+	defer func() { _ = os.Remove(f.Name()) }() // after a successful rename, there is nothing to remove
 	if _, err := f.Write(data); err != nil {
 		f.Close()
 		return err
