@@ -4,6 +4,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/campaign-exporter/campaign_exporter/collector"
+	"github.com/campaign-exporter/campaign_exporter/internal/check"
 	"github.com/campaign-exporter/campaign_exporter/internal/config"
 	"github.com/campaign-exporter/campaign_exporter/internal/server"
 	"github.com/go-kit/log"
@@ -34,14 +36,29 @@ import (
 const exporterName = "campaign_exporter"
 
 func main() {
-	if err := run(os.Args[1:]); err != nil {
+	code, err := run(os.Args[1:])
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", exporterName, err)
-		os.Exit(1)
 	}
+	os.Exit(code)
 }
 
-func run(args []string) error {
+// run parses args and runs the command they name, the server by default.
+// It returns the process's exit code.
+func run(args []string) (int, error) {
 	app := kingpin.New(exporterName, "Prometheus exporter for the PostgreSQL campaign-attribution system.")
+	app.Command("serve", "Serve the metrics over HTTP (the default command).").Default()
+	checkCmd := app.Command("check", "Run the enabled collectors once against the database of DATA_SOURCE_NAME, --db.dsn-file or --config.file's --target, "+
+		"with the server's read-only sessions, timeouts and --collector.* flags and no cache, print a report and exit. "+check.ExitHelp)
+	var (
+		checkTarget  = checkCmd.Flag("target", "Check this target of --config.file instead of DATA_SOURCE_NAME or --db.dsn-file.").String()
+		checkTimeout = collector.DurationFlag(checkCmd, "check.timeout", "Longest the check may take; collectors still running then fail.", "60s")
+		checkOutput  = checkCmd.Flag("output", "Report format: table (the maintenance guide's tables and a summary line), json (one document), prom (the metrics, for node_exporter's textfile collector) or nagios (a plugin's output).").Default("table").Enum(check.Formats...)
+		checkFile    = checkCmd.Flag("output.file", "Write the report to this file, atomically (a temporary file renamed over it), instead of standard output.").String()
+		pushURL      = checkCmd.Flag("push.url", "Also push the metrics to this Pushgateway, e.g. http://pushgateway:9091.").String()
+		pushJob      = checkCmd.Flag("push.job", "The job label of the pushed metrics (grouped by target too with --target).").Default("campaign_check").String()
+	)
+	configCmd := app.Command("check-config", "Validate --config.file and --web.config.file as the server would at start, without contacting any database, and exit: 0 when valid, 1 otherwise.")
 	var (
 		webFlags       = kingpinflag.AddFlags(app, ":9817")
 		metricsPath    = app.Flag("web.telemetry-path", "Path under which to expose metrics.").Default("/metrics").String()
@@ -66,11 +83,20 @@ func run(args []string) error {
 	)
 	app.Version(version.Print(exporterName))
 	app.HelpFlag.Short('h')
-	if _, err := app.Parse(args); err != nil {
-		return err
+	command, err := app.Parse(args)
+	// A check that cannot start is UNKNOWN to Nagios, not WARNING.
+	failCode := 1
+	if c, _ := app.ParseContext(args); c != nil && c.SelectedCommand == checkCmd {
+		failCode = check.ExitUnknown
+	}
+	if err != nil {
+		return failCode, err
 	}
 	if err := validateFlags(*metricsPath, *scrapeMax, *scrapeOffset, *idleTimeout, *stmtTimeout, *lockTimeout, *maxConnsTotal, *maxConnsHost, *webMaxConns, *readHeader); err != nil {
-		return err
+		return failCode, err
+	}
+	if command == checkCmd.FullCommand() && *checkTimeout <= 0 {
+		return failCode, fmt.Errorf("--check.timeout must be positive, got %s", *checkTimeout)
 	}
 	if !lifecycleSet {
 		*lifecycle = *webFlags.WebConfigFile != ""
@@ -80,13 +106,48 @@ func run(args []string) error {
 	logger := log.With(baseLogger, "ts", log.DefaultTimestampUTC, "caller", log.DefaultCaller)
 	cfg, err := collectorFlags.Config()
 	if err != nil {
-		return err
+		return failCode, err
 	}
 	poolOpts := collector.PoolOptions{
 		MaxConns: *maxConns, StatementTimeout: *stmtTimeout, LockTimeout: *lockTimeout, IdleTimeout: *idleTimeout,
 		SimpleProtocol: *simple, Limiter: collector.NewConnLimiter(*maxConnsTotal, *maxConnsHost),
 	}
-	timeouts := server.Timeouts{Max: *scrapeMax, Offset: *scrapeOffset}
+	switch command {
+	case configCmd.FullCommand():
+		return check.ValidateConfig(*configFile, *webFlags.WebConfigFile, cfg, poolOpts, os.Stdout, os.Stderr), nil
+	case checkCmd.FullCommand():
+		dsn, err := dataSourceName(*dsnFile)
+		if err != nil && *checkTarget == "" {
+			return check.ExitUnknown, err
+		}
+		opts := check.Options{DSN: dsn, Config: cfg, Pool: poolOpts, Timeout: *checkTimeout, Logger: logger, Version: exporterName}
+		out := check.Output{Format: *checkOutput, File: *checkFile, PushURL: *pushURL, PushJob: *pushJob}
+		return check.Command(context.Background(), opts, *configFile, *checkTarget, out, os.Stdout, os.Stderr), nil
+	}
+	if err := serve(logger, baseLogger, cfg, poolOpts, serveFlags{
+		web: webFlags, metricsPath: *metricsPath, lifecycle: *lifecycle, webMaxConns: *webMaxConns, readHeader: *readHeader,
+		configFile: *configFile, dsnFile: *dsnFile, maxConnsTotal: *maxConnsTotal, scrapeMax: *scrapeMax, scrapeOffset: *scrapeOffset,
+	}); err != nil {
+		return 1, err
+	}
+	return 0, nil
+}
+
+// serveFlags are the flags only the server reads.
+type serveFlags struct {
+	web                     *web.FlagConfig
+	metricsPath             string
+	lifecycle               bool
+	webMaxConns             int
+	readHeader              time.Duration
+	configFile, dsnFile     string
+	maxConnsTotal           int
+	scrapeMax, scrapeOffset time.Duration
+}
+
+// serve runs the HTTP server until it fails or is stopped.
+func serve(logger, baseLogger log.Logger, cfg collector.Config, poolOpts collector.PoolOptions, f serveFlags) error {
+	timeouts := server.Timeouts{Max: f.scrapeMax, Offset: f.scrapeOffset}
 	base := prometheus.NewRegistry()
 	base.MustRegister(
 		versioncollector.NewCollector(exporterName),
@@ -95,11 +156,11 @@ func run(args []string) error {
 	)
 	httpMetrics := server.NewMetrics(base, logger)
 	mux := http.NewServeMux()
-	links := []web.LandingLinks{{Address: *metricsPath, Text: "Metrics"}}
+	links := []web.LandingLinks{{Address: f.metricsPath, Text: "Metrics"}}
 
 	// The single database of DATA_SOURCE_NAME on /metrics; with a config
 	// file it is optional, and /metrics then shows the exporter's own metrics.
-	dsn, err := dataSourceName(*dsnFile)
+	dsn, err := dataSourceName(f.dsnFile)
 	switch {
 	case err == nil:
 		pool, err := collector.NewPool(dsn, poolOpts)
@@ -111,22 +172,22 @@ func run(args []string) error {
 		if err != nil {
 			return err
 		}
-		mux.Handle(*metricsPath, server.ScrapeHandler(exp, base, timeouts, httpMetrics))
-	case *configFile != "" && errors.Is(err, errNoDSN):
-		mux.Handle(*metricsPath, server.ScrapeHandler(nil, base, timeouts, httpMetrics))
+		mux.Handle(f.metricsPath, server.ScrapeHandler(exp, base, timeouts, httpMetrics))
+	case f.configFile != "" && errors.Is(err, errNoDSN):
+		mux.Handle(f.metricsPath, server.ScrapeHandler(nil, base, timeouts, httpMetrics))
 	default:
 		return err
 	}
 
-	if *configFile != "" {
-		targets, err := server.NewTargets(*configFile, cfg, poolOpts, *scrapeMax, base, logger)
+	if f.configFile != "" {
+		targets, err := server.NewTargets(f.configFile, cfg, poolOpts, f.scrapeMax, base, logger)
 		if err != nil {
 			return err
 		}
 		defer targets.Close()
 		mux.Handle("/probe", server.ProbeHandler(targets, timeouts, httpMetrics))
-		links = append(links, web.LandingLinks{Address: "/probe", Text: "Probe a target", Description: "/probe?target=NAME, for the targets of " + filepath.Base(*configFile)})
-		if *lifecycle {
+		links = append(links, web.LandingLinks{Address: "/probe", Text: "Probe a target", Description: "/probe?target=NAME, for the targets of " + filepath.Base(f.configFile)})
+		if f.lifecycle {
 			mux.Handle("/-/reload", server.ReloadHandler(targets, logger))
 		}
 		hup := make(chan os.Signal, 1)
@@ -141,7 +202,7 @@ func run(args []string) error {
 	}
 	mux.Handle("/-/healthy", server.OK("Healthy"))
 	mux.Handle("/-/ready", server.OK("Ready"))
-	if *metricsPath != "/" {
+	if f.metricsPath != "/" {
 		landing, err := web.NewLandingPage(web.LandingConfig{
 			Name:        exporterName,
 			Description: "Prometheus exporter for the PostgreSQL campaign-attribution system",
@@ -155,21 +216,21 @@ func run(args []string) error {
 		mux.Handle("/", landing)
 	}
 
-	level.Info(logger).Log("msg", "starting "+exporterName, "version", version.Info(), "collectors", strings.Join(enabled(cfg), ","), "lifecycle", *lifecycle)
+	level.Info(logger).Log("msg", "starting "+exporterName, "version", version.Info(), "collectors", strings.Join(enabled(cfg), ","), "lifecycle", f.lifecycle)
 	srv := &http.Server{
 		Handler: mux,
 		// Slow or idle clients must not hold sockets for long: headers
 		// arrive within the read-header timeout, and an idle keep-alive
 		// connection (Prometheus reuses one per target) closes after two
 		// usual scrape intervals.
-		ReadHeaderTimeout: *readHeader,
-		ReadTimeout:       *readHeader + 5*time.Second,
-		WriteTimeout:      *scrapeMax + 15*time.Second,
+		ReadHeaderTimeout: f.readHeader,
+		ReadTimeout:       f.readHeader + 5*time.Second,
+		WriteTimeout:      f.scrapeMax + 15*time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          httpMetrics.ServerErrorLog(),
 	}
-	if err := server.ListenAndServe(srv, webFlags, webConnections(*webMaxConns, *maxConnsTotal, logger), bridgeSlog(baseLogger)); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	if err := server.ListenAndServe(srv, f.web, webConnections(f.webMaxConns, f.maxConnsTotal, logger), bridgeSlog(baseLogger)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil

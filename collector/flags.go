@@ -81,9 +81,14 @@ func splitTables(flag, s string) ([]string, error) {
 	return out, nil
 }
 
+// Flagger is where flags are defined: a kingpin application or command.
+type Flagger interface {
+	Flag(name, help string) *kingpin.FlagClause
+}
+
 // DurationFlag defines a duration flag whose parse error names the flag
 // (kingpin's own does not).
-func DurationFlag(app *kingpin.Application, name, help, def string) *time.Duration {
+func DurationFlag(app Flagger, name, help, def string) *time.Duration {
 	d := new(time.Duration)
 	app.Flag(name, help).Default(def).SetValue(namedDuration{name, d})
 	return d

@@ -120,30 +120,7 @@ func sameTarget(a, b config.Target) bool {
 }
 
 func (t *Targets) build(spec config.Target) (*target, error) {
-	cfg := collector.Config{Collectors: map[string]collector.Settings{}, Options: t.base.Options}
-	for name, s := range t.base.Collectors {
-		cfg.Collectors[name] = s
-	}
-	if spec.Collectors != nil {
-		cfg.Collectors = map[string]collector.Settings{}
-		for _, name := range spec.Collectors {
-			s, ok := t.base.Collectors[name]
-			if !ok {
-				s = collector.Settings{MinInterval: collector.DefaultMinInterval(name)}
-			}
-			cfg.Collectors[name] = s
-		}
-	}
-	for name, d := range spec.MinInterval {
-		if s, ok := cfg.Collectors[name]; ok {
-			s.MinInterval = d
-			cfg.Collectors[name] = s
-		}
-	}
-	po := t.pool
-	if spec.MaxConnections > 0 {
-		po.MaxConns = spec.MaxConnections
-	}
+	cfg, po := TargetSettings(t.base, t.pool, spec)
 	pool, err := collector.NewPool(spec.DSN, po)
 	if err != nil {
 		// Never the DSN itself: it may hold a password.
