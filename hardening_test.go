@@ -475,8 +475,11 @@ func TestHTTPEdges(t *testing.T) {
 		if strings.Contains(body, "debug/pprof") {
 			t.Errorf("the landing page links /debug/pprof/, which is not served")
 		}
-		if !strings.Contains(body, "probe") {
-			t.Errorf("the landing page does not mention /probe in multi-target mode")
+		if !strings.Contains(body, `probe?target=a"`) {
+			t.Errorf("the landing page does not link the target's /probe:\n%s", body)
+		}
+		if strings.Contains(body, "/-/reload") {
+			t.Errorf("the landing page links /-/reload, which is not served without --web.enable-lifecycle")
 		}
 		for _, path := range []string{"/-/healthy", "/-/ready"} {
 			if code, _, _ := secDo(t, http.DefaultClient, "GET", p.URL+path, nil); code != http.StatusOK {

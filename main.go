@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -156,7 +155,8 @@ func serve(logger, baseLogger log.Logger, cfg collector.Config, poolOpts collect
 	)
 	httpMetrics := server.NewMetrics(base, logger)
 	mux := http.NewServeMux()
-	links := []web.LandingLinks{{Address: f.metricsPath, Text: "Metrics"}}
+	var targets *server.Targets
+	metricsText := "the database's metrics and the exporter's own"
 
 	// The single database of DATA_SOURCE_NAME on /metrics; with a config
 	// file it is optional, and /metrics then shows the exporter's own metrics.
@@ -175,18 +175,18 @@ func serve(logger, baseLogger log.Logger, cfg collector.Config, poolOpts collect
 		mux.Handle(f.metricsPath, server.ScrapeHandler(exp, base, timeouts, httpMetrics))
 	case f.configFile != "" && errors.Is(err, errNoDSN):
 		mux.Handle(f.metricsPath, server.ScrapeHandler(nil, base, timeouts, httpMetrics))
+		metricsText = "the exporter's own metrics (the databases' are on each target's probe)"
 	default:
 		return err
 	}
 
 	if f.configFile != "" {
-		targets, err := server.NewTargets(f.configFile, cfg, poolOpts, f.scrapeMax, base, logger)
+		targets, err = server.NewTargets(f.configFile, cfg, poolOpts, f.scrapeMax, base, logger)
 		if err != nil {
 			return err
 		}
 		defer targets.Close()
 		mux.Handle("/probe", server.ProbeHandler(targets, timeouts, httpMetrics))
-		links = append(links, web.LandingLinks{Address: "/probe", Text: "Probe a target", Description: "/probe?target=NAME, for the targets of " + filepath.Base(f.configFile)})
 		if f.lifecycle {
 			mux.Handle("/-/reload", server.ReloadHandler(targets, logger))
 		}
@@ -203,17 +203,14 @@ func serve(logger, baseLogger log.Logger, cfg collector.Config, poolOpts collect
 	mux.Handle("/-/healthy", server.OK("Healthy"))
 	mux.Handle("/-/ready", server.OK("Ready"))
 	if f.metricsPath != "/" {
-		landing, err := web.NewLandingPage(web.LandingConfig{
-			Name:        exporterName,
-			Description: "Prometheus exporter for the PostgreSQL campaign-attribution system",
-			Version:     version.Info(),
-			Links:       links,
-			Profiling:   "false",
-		})
-		if err != nil {
-			return err
-		}
-		mux.Handle("/", landing)
+		mux.Handle("/", server.Landing(server.LandingOptions{
+			Name:               exporterName,
+			Description:        "Prometheus exporter for the PostgreSQL campaign-attribution system",
+			Version:            version.Info(),
+			MetricsPath:        f.metricsPath,
+			MetricsDescription: metricsText,
+			Reload:             f.lifecycle && targets != nil,
+		}, targets))
 	}
 
 	level.Info(logger).Log("msg", "starting "+exporterName, "version", version.Info(), "collectors", strings.Join(enabled(cfg), ","), "lifecycle", f.lifecycle)
