@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -48,18 +49,12 @@ type ruleFile struct {
 	} `yaml:"groups"`
 }
 
-// loadRules parses the rule file from disk, checking it is what is embedded.
+// loadRules parses the shipped rule file (go:embed guarantees Rules is
+// campaign-alerts.yml as built).
 func loadRules(t *testing.T) []rule {
 	t.Helper()
-	b, err := os.ReadFile(rulesFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(b, Rules) {
-		t.Fatalf("embedded Rules differ from %s", rulesFile)
-	}
 	var f ruleFile
-	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec := yaml.NewDecoder(bytes.NewReader(Rules))
 	dec.KnownFields(true)
 	if err := dec.Decode(&f); err != nil {
 		t.Fatalf("parse %s: %v", rulesFile, err)
@@ -94,13 +89,7 @@ var headingRE = regexp.MustCompile(`^(#{1,6})\s+(.+?)\s*#*\s*$`)
 // headings, skipping fenced code blocks.
 func runbookHeadings(t *testing.T) (anchors map[string]bool, h2 []string) {
 	t.Helper()
-	b, err := os.ReadFile(runbooksFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(b, Runbooks) {
-		t.Fatalf("embedded Runbooks differ from %s", runbooksFile)
-	}
+	b := Runbooks
 	anchors = map[string]bool{}
 	seen := map[string]int{}
 	inFence := false
@@ -615,5 +604,103 @@ func TestShortenForShippedRules(t *testing.T) {
 	}
 	if again, err := ShortenFor(out, max); err != nil || !bytes.Equal(again, out) {
 		t.Errorf("ShortenFor is not idempotent (err %v)", err)
+	}
+
+	kept, err := ShortenForExcept(Rules, max, "CampaignTargetMissing")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var k ruleFile
+	if err := yaml.Unmarshal(kept, &k); err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range k.Groups {
+		for _, r := range g.Rules {
+			if r.Alert == "CampaignTargetMissing" && r.For != "10m" {
+				t.Errorf("ShortenForExcept changed the kept alert's for: to %q", r.For)
+			}
+			if r.Alert == "CampaignDatabaseDown" && r.For != "30s" {
+				t.Errorf("ShortenForExcept left CampaignDatabaseDown's for: at %q", r.For)
+			}
+		}
+	}
+}
+
+// TestAlertmanagerConfig checks the example Alertmanager configuration
+// against the rules: every alert name its routes and inhibitions match
+// exists, every severity has a route, and info notifies nobody.
+func TestAlertmanagerConfig(t *testing.T) {
+	var cfg struct {
+		Route struct {
+			Receiver string `yaml:"receiver"`
+			Routes   []struct {
+				Matchers []string `yaml:"matchers"`
+				Receiver string   `yaml:"receiver"`
+			} `yaml:"routes"`
+		} `yaml:"route"`
+		Receivers []map[string]any `yaml:"receivers"`
+		Inhibit   []struct {
+			Source []string `yaml:"source_matchers"`
+			Target []string `yaml:"target_matchers"`
+			Equal  []string `yaml:"equal"`
+		} `yaml:"inhibit_rules"`
+	}
+	if err := yaml.Unmarshal(AlertmanagerConfig, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	alerts := map[string]bool{}
+	for _, r := range loadRules(t) {
+		if r.Alert != "" {
+			alerts[r.Alert] = true
+		}
+	}
+	matcherRE := regexp.MustCompile(`^alertname(=~|=|!=)"([^"]*)"$`)
+	checkNames := func(where string, matchers []string) {
+		for _, m := range matchers {
+			sub := matcherRE.FindStringSubmatch(m)
+			if sub == nil {
+				continue
+			}
+			if sub[1] == "=~" && sub[2] == "Campaign.+" {
+				continue
+			}
+			for _, name := range strings.Split(sub[2], "|") {
+				if !alerts[name] {
+					t.Errorf("%s: matcher %s names %q, which is no alert", where, m, name)
+				}
+			}
+		}
+	}
+	for i, r := range cfg.Inhibit {
+		where := fmt.Sprintf("inhibit_rules[%d]", i)
+		checkNames(where+" source", r.Source)
+		checkNames(where+" target", r.Target)
+		if !slices.Contains(r.Equal, "instance") || !slices.Contains(r.Equal, "job") {
+			t.Errorf("%s: equal %v lacks job and instance: it would inhibit across databases", where, r.Equal)
+		}
+	}
+	receivers := map[string]map[string]any{}
+	for _, r := range cfg.Receivers {
+		receivers[fmt.Sprint(r["name"])] = r
+	}
+	for sev := range severities {
+		found := false
+		for _, r := range cfg.Route.Routes {
+			if slices.Contains(r.Matchers, `severity="`+sev+`"`) {
+				found = true
+				rc, ok := receivers[r.Receiver]
+				switch {
+				case !ok:
+					t.Errorf("route for %s names unknown receiver %q", sev, r.Receiver)
+				case sev == "info" && len(rc) > 1:
+					t.Errorf("info alerts must not notify, but receiver %q has integrations", r.Receiver)
+				case sev != "info" && len(rc) < 2:
+					t.Errorf("%s alerts go to receiver %q, which notifies nobody", sev, r.Receiver)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("no route for severity %s", sev)
+		}
 	}
 }
