@@ -164,7 +164,7 @@ func e2eDatabase(t *testing.T) *pgtest.DB {
 
 // volatile series keep their names and labels in the golden file but not
 // their values, which depend on time, speed or the server's bookkeeping.
-var volatile = regexp.MustCompile(`^campaign_(exporter_config_last_reload_success_timestamp_seconds|collector_duration_seconds|collector_last_success_timestamp_seconds|performance_duration_seconds|table_|index_)`)
+var volatile = regexp.MustCompile(`^campaign_(exporter_config_last_reload_success_timestamp_seconds|collector_duration_seconds|collector_last_success_timestamp_seconds|performance_duration_seconds|table_|index_(scans|tuples|size)_|backup_oldest_row_timestamp_seconds|stats_reset_timestamp_seconds)`)
 
 // normalize drops the Go runtime's and process's series and masks what
 // changes from run to run.

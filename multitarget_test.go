@@ -306,7 +306,7 @@ func TestMultiTargetOverrides(t *testing.T) {
 		}{
 			{"subset", "health,holiday_integrity"},
 			{"cached", "health"},
-			{"all", "attribution,health,holiday_integrity,index_usage,inventory,maintenance,objects,orders,performance,table_stats"},
+			{"all", "attribution,campaign_dates,health,holiday_integrity,index_usage,inventory,maintenance,objects,orders,performance,table_stats"},
 		} {
 			code, body := mtProbe(t, p, tc.target)
 			names, all := mtSuccessSeries(body)

@@ -70,8 +70,8 @@ func scrapeBinary(t *testing.T, p *process, promTimeout time.Duration) (map[stri
 	return series(string(b)), took
 }
 
-var binaryCollectors = []string{"attribution", "health", "holiday_integrity", "index_usage", "inventory",
-	"maintenance", "objects", "orders", "performance", "table_stats"}
+var binaryCollectors = []string{"attribution", "campaign_dates", "health", "holiday_integrity", "index_usage",
+	"inventory", "maintenance", "objects", "orders", "performance", "table_stats"}
 
 func failing(m map[string]float64) []string {
 	var out []string

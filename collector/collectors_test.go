@@ -2,8 +2,10 @@ package collector
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/campaign-exporter/campaign_exporter/internal/pgtest"
 	"github.com/prometheus/client_golang/prometheus"
@@ -41,10 +43,12 @@ func build(name string) Collector { return factories[name].build(DefaultOptions(
 // maintenance guide's own procedures break it. The expected values follow
 // from testdata/scenario.sql by hand.
 func TestCollectors(t *testing.T) {
+	dayAgo := time.Now().Add(-24 * time.Hour).Unix()
 	tests := []struct {
 		name      string
 		collector string
-		fault     string // SQL run on the scenario first
+		apply     string // a testdata file applied on the scenario first
+		fault     string // SQL run on the scenario then
 		metrics   []string
 		want      string
 	}{
@@ -240,7 +244,7 @@ ALTER TABLE holidays DISABLE TRIGGER trigger_sync_holidays;
 DROP TRIGGER update_campaign_in_dim_date_v2_trigger ON campaigns;
 DROP FUNCTION add_holiday(date, text);`,
 			want: `
-# HELP campaign_function_present 1 when the contract's function exists, else 0.
+# HELP campaign_function_present 1 when the contract's function exists, else 0. All are the maintenance guide's except ensure_dim_date, this project's repair helper, which a database built from the guide lacks.
 # TYPE campaign_function_present gauge
 campaign_function_present{function="add_holiday"} 0
 campaign_function_present{function="calculate_campaign_attributions"} 1
@@ -260,6 +264,102 @@ campaign_trigger_enabled{table="holidays",trigger="trigger_sync_holidays"} 0
 `,
 		},
 		{
+			// The primary keys only.
+			name: "index backs constraint", collector: "index_usage",
+			metrics: []string{"campaign_index_backs_constraint"},
+			want: `
+# HELP campaign_index_backs_constraint 1 when the index is unique or backs a primary-key, unique or exclusion constraint (needed however rarely scanned), else 0.
+# TYPE campaign_index_backs_constraint gauge
+campaign_index_backs_constraint{index="campaigns_pkey",schema="public",table="campaigns"} 1
+campaign_index_backs_constraint{index="dim_date_backup_pkey",schema="public",table="dim_date_backup"} 1
+campaign_index_backs_constraint{index="dim_date_pkey",schema="public",table="dim_date"} 1
+campaign_index_backs_constraint{index="holidays_pkey",schema="public",table="holidays"} 1
+campaign_index_backs_constraint{index="idx_campaigns_date_range",schema="public",table="campaigns"} 0
+campaign_index_backs_constraint{index="idx_campaigns_daterange",schema="public",table="campaigns"} 0
+campaign_index_backs_constraint{index="idx_dim_date_backup_created_at",schema="public",table="dim_date_backup"} 0
+campaign_index_backs_constraint{index="idx_dim_date_campaign_id",schema="public",table="dim_date"} 0
+campaign_index_backs_constraint{index="idx_holidays_date",schema="public",table="holidays"} 0
+campaign_index_backs_constraint{index="idx_orders_order_date",schema="public",table="orders"} 0
+campaign_index_backs_constraint{index="orders_pkey",schema="public",table="orders"} 1
+`,
+		},
+		{
+			// An exclusion constraint (its GiST index is not unique), a
+			// unique constraint, a unique index with no constraint, and a
+			// plain index.
+			name: "index backs constraint added", collector: "index_usage",
+			fault: `
+ALTER TABLE holidays ADD CONSTRAINT holidays_one_per_day EXCLUDE USING gist (daterange(date, date, '[]') WITH &&);
+ALTER TABLE dim_date_backup ADD CONSTRAINT dim_date_backup_reason_key UNIQUE (reason);
+CREATE UNIQUE INDEX orders_id_status_idx ON orders (id, status);
+CREATE INDEX orders_status_idx ON orders (status);`,
+			metrics: []string{"campaign_index_backs_constraint"},
+			want: `
+# HELP campaign_index_backs_constraint 1 when the index is unique or backs a primary-key, unique or exclusion constraint (needed however rarely scanned), else 0.
+# TYPE campaign_index_backs_constraint gauge
+campaign_index_backs_constraint{index="campaigns_pkey",schema="public",table="campaigns"} 1
+campaign_index_backs_constraint{index="dim_date_backup_pkey",schema="public",table="dim_date_backup"} 1
+campaign_index_backs_constraint{index="dim_date_backup_reason_key",schema="public",table="dim_date_backup"} 1
+campaign_index_backs_constraint{index="dim_date_pkey",schema="public",table="dim_date"} 1
+campaign_index_backs_constraint{index="holidays_one_per_day",schema="public",table="holidays"} 1
+campaign_index_backs_constraint{index="holidays_pkey",schema="public",table="holidays"} 1
+campaign_index_backs_constraint{index="idx_campaigns_date_range",schema="public",table="campaigns"} 0
+campaign_index_backs_constraint{index="idx_campaigns_daterange",schema="public",table="campaigns"} 0
+campaign_index_backs_constraint{index="idx_dim_date_backup_created_at",schema="public",table="dim_date_backup"} 0
+campaign_index_backs_constraint{index="idx_dim_date_campaign_id",schema="public",table="dim_date"} 0
+campaign_index_backs_constraint{index="idx_holidays_date",schema="public",table="holidays"} 0
+campaign_index_backs_constraint{index="idx_orders_order_date",schema="public",table="orders"} 0
+campaign_index_backs_constraint{index="orders_id_status_idx",schema="public",table="orders"} 1
+campaign_index_backs_constraint{index="orders_pkey",schema="public",table="orders"} 1
+campaign_index_backs_constraint{index="orders_status_idx",schema="public",table="orders"} 0
+`,
+		},
+		{
+			name: "campaign dates pass", collector: "campaign_dates",
+			want: `
+# HELP campaign_dim_date_stale_campaign_rows dim_date rows whose campaign_id is not the date's primary campaign that update_campaign_in_dim_date_v2_trigger would set now; rows whose campaign_id matches no campaign are not counted (Campaign ID Integrity counts them).
+# TYPE campaign_dim_date_stale_campaign_rows gauge
+campaign_dim_date_stale_campaign_rows 0
+`,
+		},
+		{
+			// Campaign edits with the campaign trigger off. Stale rows:
+			// 01-05..01-10, where 2 now outweighs 1 (6); 01-20, 01-21, which
+			// 3 left (2), and 01-26, 01-27, which it joined (2); 01-01,
+			// dim_date's first day, where 6 has 1's weight and starts
+			// earlier (1); 01-29, the new 7's day (1); 01-31, dim_date's
+			// last day, where 8 starts (1). On 01-02 and 01-03, 5 has 1's
+			// weight and start date: 1 stays primary, by its lower id.
+			name: "campaign dates stale", collector: "campaign_dates",
+			fault: `
+ALTER TABLE campaigns DISABLE TRIGGER update_campaign_in_dim_date_v2_trigger;
+UPDATE campaigns SET attribution_weight = 3 WHERE id = 2;
+UPDATE campaigns SET start_date = '2025-01-22', end_date = '2025-01-27' WHERE id = 3;
+INSERT INTO campaigns (id, campaign_name, start_date, end_date, attribution_weight) VALUES
+    (5, 'same weight and start as 1', '2025-01-01', '2025-01-03', 2),
+    (6, 'same weight as 1, earlier', '2024-12-31', '2025-01-01', 2),
+    (7, 'new', '2025-01-29', '2025-01-29', 1),
+    (8, 'from the last day', '2025-01-31', '2025-02-05', 1);
+ALTER TABLE campaigns ENABLE TRIGGER update_campaign_in_dim_date_v2_trigger;`,
+			want: `
+# HELP campaign_dim_date_stale_campaign_rows dim_date rows whose campaign_id is not the date's primary campaign that update_campaign_in_dim_date_v2_trigger would set now; rows whose campaign_id matches no campaign are not counted (Campaign ID Integrity counts them).
+# TYPE campaign_dim_date_stale_campaign_rows gauge
+campaign_dim_date_stale_campaign_rows 13
+`,
+		},
+		{
+			// Campaign 1 deleted with the trigger off: its ten days keep its
+			// id. They are orphans, for Campaign ID Integrity, not counted
+			// here, though 01-05..01-10 now belong to campaign 2.
+			name: "campaign dates orphans not counted", collector: "campaign_dates",
+			fault: `SELECT campaign_fault_orphan_campaign();`,
+			want: `
+# HELP campaign_dim_date_stale_campaign_rows dim_date rows whose campaign_id is not the date's primary campaign that update_campaign_in_dim_date_v2_trigger would set now; rows whose campaign_id matches no campaign are not counted (Campaign ID Integrity counts them).
+# TYPE campaign_dim_date_stale_campaign_rows gauge
+campaign_dim_date_stale_campaign_rows 0
+`,
+		},
+		{
 			name: "maintenance pass", collector: "maintenance",
 			want: `
 # HELP campaign_backup_expired_rows dim_date_backup rows older than the retention, which the weekly cleanup should have deleted.
@@ -268,35 +368,78 @@ campaign_backup_expired_rows 0
 `,
 		},
 		{
-			// Two backups past the 30 days, one recent; a pg_cron-shaped
-			// schema with one failed and one good job.
-			name: "maintenance expired and cron", collector: "maintenance",
+			// A backup a day old, and pg_cron's backup cleanup whose latest
+			// run succeeded after a failure (and an earlier success).
+			name: "maintenance backups and cron healthy", collector: "maintenance",
+			apply: "testdata/pg_cron_standin.sql",
+			fault: fmt.Sprintf(`
+INSERT INTO dim_date_backup (date, reason, created_at) VALUES
+    ('2025-01-01', 'restore', to_timestamp(%d)),
+    ('2025-01-02', 'restore', now());
+INSERT INTO cron.job (jobid, jobname, schedule, command)
+    VALUES (1, 'cleanup-dim-date-backup', '0 3 * * 0', 'SELECT 1');
+INSERT INTO cron.job_run_details (jobid, status, start_time, end_time) VALUES
+    (1, 'succeeded', '2025-01-01 03:00:00+00', '2025-01-01 03:00:01+00'),
+    (1, 'failed',    '2025-01-08 03:00:00+00', '2025-01-08 03:00:02+00'),
+    (1, 'succeeded', '2025-01-15 03:00:00+00', '2025-01-15 03:00:01+00');`, dayAgo),
+			want: fmt.Sprintf(`
+# HELP campaign_backup_expired_rows dim_date_backup rows older than the retention, which the weekly cleanup should have deleted.
+# TYPE campaign_backup_expired_rows gauge
+campaign_backup_expired_rows 0
+# HELP campaign_backup_oldest_row_timestamp_seconds created_at of the oldest dim_date_backup row; absent when the table is empty.
+# TYPE campaign_backup_oldest_row_timestamp_seconds gauge
+campaign_backup_oldest_row_timestamp_seconds %d
+# HELP campaign_cron_job_last_run_success 1 when the pg_cron job's latest finished run succeeded, else 0.
+# TYPE campaign_cron_job_last_run_success gauge
+campaign_cron_job_last_run_success{cron_job="cleanup-dim-date-backup"} 1
+# HELP campaign_cron_job_last_run_timestamp_seconds When the pg_cron job's latest finished run ended.
+# TYPE campaign_cron_job_last_run_timestamp_seconds gauge
+campaign_cron_job_last_run_timestamp_seconds{cron_job="cleanup-dim-date-backup"} 1736910001
+# HELP campaign_cron_job_last_success_timestamp_seconds When the pg_cron job's latest succeeded run ended; absent if none in pg_cron's run history.
+# TYPE campaign_cron_job_last_success_timestamp_seconds gauge
+campaign_cron_job_last_success_timestamp_seconds{cron_job="cleanup-dim-date-backup"} 1736910001
+`, dayAgo),
+		},
+		{
+			// Two backups past the 30 days (the oldest from 2024-11-01), one
+			// recent. pg_cron: a job that failed after succeeding, an
+			// unnamed one that never succeeded (a run still going is not
+			// its latest), and one that never finished a run.
+			name: "maintenance expired and cron failing", collector: "maintenance",
+			apply: "testdata/pg_cron_standin.sql",
 			fault: `
 INSERT INTO dim_date_backup (date, reason, created_at) VALUES
-    ('2025-01-01', 'test', now() - interval '31 days'),
-    ('2025-01-02', 'test', now() - interval '40 days'),
+    ('2025-01-01', 'test', '2024-12-01 00:00:00+00'),
+    ('2025-01-02', 'test', '2024-11-01 00:00:00+00'),
     ('2025-01-03', 'test', now() - interval '1 day');
-CREATE SCHEMA cron;
-CREATE TABLE cron.job (jobid bigint PRIMARY KEY, jobname text);
-CREATE TABLE cron.job_run_details (jobid bigint, status text, start_time timestamptz, end_time timestamptz);
-INSERT INTO cron.job VALUES (1, 'refresh-attribution'), (2, NULL);
-INSERT INTO cron.job_run_details VALUES
+INSERT INTO cron.job (jobid, jobname, schedule, command) VALUES
+    (1, 'refresh-attribution', '0 * * * *', 'SELECT 1'),
+    (2, NULL, '0 * * * *', 'SELECT 2'),
+    (3, 'never-finished', '0 * * * *', 'SELECT 3');
+INSERT INTO cron.job_run_details (jobid, status, start_time, end_time) VALUES
     (1, 'succeeded', '2025-01-01 00:00:00+00', '2025-01-01 00:00:10+00'),
     (1, 'failed',    '2025-01-01 01:00:00+00', '2025-01-01 01:00:05+00'),
-    (2, 'succeeded', '2025-01-01 02:00:00+00', '2025-01-01 02:00:01+00'),
-    (2, 'running',   '2025-01-01 03:00:00+00', NULL);`,
+    (2, 'failed',    '2025-01-01 02:00:00+00', '2025-01-01 02:00:01+00'),
+    (2, 'running',   '2025-01-01 03:00:00+00', NULL),
+    (3, 'running',   '2025-01-01 03:00:00+00', NULL);`,
 			want: `
 # HELP campaign_backup_expired_rows dim_date_backup rows older than the retention, which the weekly cleanup should have deleted.
 # TYPE campaign_backup_expired_rows gauge
 campaign_backup_expired_rows 2
-# HELP campaign_cron_job_last_run_success 1 when the pg_cron job's latest run succeeded.
+# HELP campaign_backup_oldest_row_timestamp_seconds created_at of the oldest dim_date_backup row; absent when the table is empty.
+# TYPE campaign_backup_oldest_row_timestamp_seconds gauge
+campaign_backup_oldest_row_timestamp_seconds 1730419200
+# HELP campaign_cron_job_last_run_success 1 when the pg_cron job's latest finished run succeeded, else 0.
 # TYPE campaign_cron_job_last_run_success gauge
-campaign_cron_job_last_run_success{job="2"} 1
-campaign_cron_job_last_run_success{job="refresh-attribution"} 0
-# HELP campaign_cron_job_last_run_timestamp_seconds When the pg_cron job's latest run finished.
+campaign_cron_job_last_run_success{cron_job="2"} 0
+campaign_cron_job_last_run_success{cron_job="refresh-attribution"} 0
+# HELP campaign_cron_job_last_run_timestamp_seconds When the pg_cron job's latest finished run ended.
 # TYPE campaign_cron_job_last_run_timestamp_seconds gauge
-campaign_cron_job_last_run_timestamp_seconds{job="2"} 1.735696801e+09
-campaign_cron_job_last_run_timestamp_seconds{job="refresh-attribution"} 1.735693205e+09
+campaign_cron_job_last_run_timestamp_seconds{cron_job="2"} 1735696801
+campaign_cron_job_last_run_timestamp_seconds{cron_job="refresh-attribution"} 1735693205
+# HELP campaign_cron_job_last_success_timestamp_seconds When the pg_cron job's latest succeeded run ended; absent if none in pg_cron's run history.
+# TYPE campaign_cron_job_last_success_timestamp_seconds gauge
+campaign_cron_job_last_success_timestamp_seconds{cron_job="refresh-attribution"} 1735689610
 `,
 		},
 	}
@@ -304,6 +447,9 @@ campaign_cron_job_last_run_timestamp_seconds{job="refresh-attribution"} 1.735693
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			db := scenarioDB(t)
+			if tc.apply != "" {
+				db.ApplyFile(t, tc.apply)
+			}
 			if tc.fault != "" {
 				if err := db.ExecScript(tc.fault); err != nil {
 					t.Fatalf("fault: %v", err)
@@ -387,4 +533,57 @@ func labelString(m prometheus.Metric) string {
 		b.WriteString(lp[0] + `="` + lp[1] + `" `)
 	}
 	return b.String()
+}
+
+// campaign_stats_reset_timestamp_seconds: the server's start while the
+// database's counters were never reset, then the time of a reset.
+func TestStatsReset(t *testing.T) {
+	db := scenarioDB(t)
+	c := filter(single{t, build("index_usage"), db.Pool}, "campaign_stats_reset_timestamp_seconds", "")
+	var started float64
+	db.QueryRow(t, "SELECT extract(epoch FROM pg_postmaster_start_time())::float8", []any{&started})
+	if got := testutil.ToFloat64(c); got != started || got > float64(time.Now().Unix()) {
+		t.Errorf("never reset: %v, want the server's start %v", got, started)
+	}
+
+	before := float64(time.Now().UnixMicro())/1e6 - 0.001
+	db.Exec(t, "SELECT pg_stat_reset()")
+	after := float64(time.Now().UnixMicro())/1e6 + 0.001
+	if got := testutil.ToFloat64(c); got < before || got > after {
+		t.Errorf("after a reset between %.3f and %.3f: %.3f", before, after, got)
+	}
+}
+
+// campaign_dim_date_stale_campaign_rows against a second method: the
+// reference schema's primary_campaign_on(), one GiST lookup per date, on
+// the demo data after random campaign edits with the trigger off.
+func TestCampaignDatesAgainstPrimaryCampaignOn(t *testing.T) {
+	db := pgtest.New(t)
+	db.ApplyFile(t, "testdata/demo/generate.sql")
+	if err := db.ExecScript(`
+SELECT campaign_demo_generate(0.01);
+SELECT setseed(0.7);
+ALTER TABLE campaigns DISABLE TRIGGER update_campaign_in_dim_date_v2_trigger;
+UPDATE campaigns SET attribution_weight = (ARRAY[0.5, 1, 2, 3])[1 + floor(random() * 4)::int] WHERE random() < 0.3;
+UPDATE campaigns SET start_date = start_date - floor(random() * 20)::int,
+                     end_date = end_date + floor(random() * 20)::int WHERE random() < 0.3;
+DELETE FROM campaigns WHERE id IN (SELECT id FROM campaigns ORDER BY random() LIMIT 3);
+INSERT INTO campaigns (campaign_name, start_date, end_date, attribution_weight)
+SELECT 'late ' || i, DATE '2023-01-01' + i * 50, DATE '2023-01-01' + i * 50 + 30, 1.5 FROM generate_series(1, 5) AS i;
+ALTER TABLE campaigns ENABLE TRIGGER update_campaign_in_dim_date_v2_trigger;`); err != nil {
+		t.Fatal(err)
+	}
+	var want, orphans int
+	db.QueryRow(t, `
+SELECT count(*) FILTER (WHERE d.campaign_id IS DISTINCT FROM primary_campaign_on(d.date)
+                          AND (d.campaign_id IS NULL OR d.campaign_id IN (SELECT id FROM campaigns))),
+       count(*) FILTER (WHERE d.campaign_id NOT IN (SELECT id FROM campaigns))
+FROM dim_date d`, []any{&want, &orphans})
+	if want < 50 || orphans == 0 {
+		t.Fatalf("the edits left %d stale rows and %d orphans; want a test with both", want, orphans)
+	}
+	c := single{t, build("campaign_dates"), db.Pool}
+	if got := testutil.ToFloat64(c); got != float64(want) {
+		t.Errorf("stale rows %v, primary_campaign_on() finds %d", got, want)
+	}
 }

@@ -17,19 +17,33 @@ var (
 	indexReadDesc    = indexDesc("tuples_read_total", "Index entries returned by scans (idx_tup_read).")
 	indexFetchedDesc = indexDesc("tuples_fetched_total", "Live table rows fetched by simple index scans (idx_tup_fetch).")
 	indexSizeDesc    = indexDesc("size_bytes", "Size of the index.")
-	indexUsageQuery  = queries.Get("index_usage")
+	indexConstraint  = indexDesc("backs_constraint", "1 when the index is unique or backs a primary-key, unique or exclusion constraint (needed however rarely scanned), else 0.")
+	// The age of the scan counters, so that "never scanned" can be told
+	// from "not scanned since the counters were reset".
+	statsResetDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "stats", "reset_timestamp_seconds"),
+		"When this database's statistics counters started counting: pg_stat_database.stats_reset (set by any reset, even of one table's counters), "+
+			"else the server's start time, then a lower bound of their age: since PostgreSQL 15 counters survive a clean restart.", nil, nil)
+	indexUsageQuery      = queries.Get("index_usage")
+	indexStatsResetQuery = queries.Get("index_usage_stats_reset")
 )
 
 func indexDesc(name, help string) *prometheus.Desc {
 	return prometheus.NewDesc(prometheus.BuildFQName(namespace, "index", name), help, indexLabels, nil)
 }
 
-// indexUsageCollector reports pg_stat_user_indexes for the monitored tables.
+// indexUsageCollector reports pg_stat_user_indexes for the monitored tables,
+// and since when those counters count.
 type indexUsageCollector struct{ tables []string }
 
 var _ Collector = indexUsageCollector{}
 
 func (c indexUsageCollector) Update(ctx context.Context, db Querier, ch chan<- prometheus.Metric) error {
+	var since float64
+	if err := db.QueryRow(ctx, indexStatsResetQuery).Scan(&since); err != nil {
+		return err
+	}
+	ch <- prometheus.MustNewConstMetric(statsResetDesc, prometheus.GaugeValue, since)
+
 	rows, err := db.Query(ctx, indexUsageQuery, c.tables)
 	if err != nil {
 		return err
@@ -38,13 +52,15 @@ func (c indexUsageCollector) Update(ctx context.Context, db Querier, ch chan<- p
 	for rows.Next() {
 		var schema, table, index string
 		var scans, read, fetched, size int64
-		if err := rows.Scan(&schema, &table, &index, &scans, &read, &fetched, &size); err != nil {
+		var backsConstraint bool
+		if err := rows.Scan(&schema, &table, &index, &scans, &read, &fetched, &size, &backsConstraint); err != nil {
 			return err
 		}
 		ch <- prometheus.MustNewConstMetric(indexScansDesc, prometheus.CounterValue, float64(scans), schema, table, index)
 		ch <- prometheus.MustNewConstMetric(indexReadDesc, prometheus.CounterValue, float64(read), schema, table, index)
 		ch <- prometheus.MustNewConstMetric(indexFetchedDesc, prometheus.CounterValue, float64(fetched), schema, table, index)
 		ch <- prometheus.MustNewConstMetric(indexSizeDesc, prometheus.GaugeValue, float64(size), schema, table, index)
+		ch <- prometheus.MustNewConstMetric(indexConstraint, prometheus.GaugeValue, boolValue(backsConstraint), schema, table, index)
 	}
 	return rows.Err()
 }

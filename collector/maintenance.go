@@ -11,13 +11,19 @@ func init() {
 	registerCollector("maintenance", true, perScrape, func(o Options) Collector { return maintenanceCollector{retention: o.BackupRetention.Seconds()} })
 }
 
+// The pg_cron job's name is the label cron_job, not job: Prometheus
+// overwrites a scraped job label with its scrape job's name.
 var (
 	backupExpiredDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "backup", "expired_rows"),
 		"dim_date_backup rows older than the retention, which the weekly cleanup should have deleted.", nil, nil)
+	backupOldestDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "backup", "oldest_row_timestamp_seconds"),
+		"created_at of the oldest dim_date_backup row; absent when the table is empty.", nil, nil)
 	cronLastRunDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "cron", "job_last_run_timestamp_seconds"),
-		"When the pg_cron job's latest run finished.", []string{"job"}, nil)
-	cronLastSuccessDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "cron", "job_last_run_success"),
-		"1 when the pg_cron job's latest run succeeded.", []string{"job"}, nil)
+		"When the pg_cron job's latest finished run ended.", []string{"cron_job"}, nil)
+	cronLastRunSuccessDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "cron", "job_last_run_success"),
+		"1 when the pg_cron job's latest finished run succeeded, else 0.", []string{"cron_job"}, nil)
+	cronLastSuccessDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "cron", "job_last_success_timestamp_seconds"),
+		"When the pg_cron job's latest succeeded run ended; absent if none in pg_cron's run history.", []string{"cron_job"}, nil)
 	maintenanceQuery     = queries.Get("maintenance")
 	maintenanceCronQuery = queries.Get("maintenance_cron")
 )
@@ -30,11 +36,13 @@ var _ Collector = maintenanceCollector{}
 
 func (c maintenanceCollector) Update(ctx context.Context, db Querier, ch chan<- prometheus.Metric) error {
 	var expired int64
+	var oldest *float64
 	var hasCron bool
-	if err := db.QueryRow(ctx, maintenanceQuery, c.retention).Scan(&expired, &hasCron); err != nil {
+	if err := db.QueryRow(ctx, maintenanceQuery, c.retention).Scan(&expired, &oldest, &hasCron); err != nil {
 		return err
 	}
 	ch <- prometheus.MustNewConstMetric(backupExpiredDesc, prometheus.GaugeValue, float64(expired))
+	sendIfNotNull(ch, backupOldestDesc, oldest)
 	if !hasCron {
 		return nil
 	}
@@ -47,11 +55,13 @@ func (c maintenanceCollector) Update(ctx context.Context, db Querier, ch chan<- 
 		var job string
 		var lastRun float64
 		var ok bool
-		if err := rows.Scan(&job, &lastRun, &ok); err != nil {
+		var lastSuccess *float64
+		if err := rows.Scan(&job, &lastRun, &ok, &lastSuccess); err != nil {
 			return err
 		}
 		ch <- prometheus.MustNewConstMetric(cronLastRunDesc, prometheus.GaugeValue, lastRun, job)
-		ch <- prometheus.MustNewConstMetric(cronLastSuccessDesc, prometheus.GaugeValue, boolValue(ok), job)
+		ch <- prometheus.MustNewConstMetric(cronLastRunSuccessDesc, prometheus.GaugeValue, boolValue(ok), job)
+		sendIfNotNull(ch, cronLastSuccessDesc, lastSuccess, job)
 	}
 	return rows.Err()
 }

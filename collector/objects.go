@@ -15,7 +15,7 @@ var (
 	triggerEnabledDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "trigger", "enabled"),
 		"1 when the contract's trigger exists and fires, 0 when disabled or missing.", []string{"table", "trigger"}, nil)
 	functionPresentDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "function", "present"),
-		"1 when the contract's function exists, else 0.", []string{"function"}, nil)
+		"1 when the contract's function exists, else 0. All are the maintenance guide's except ensure_dim_date, this project's repair helper, which a database built from the guide lacks.", []string{"function"}, nil)
 	objectsQuery = queries.Get("objects")
 )
 

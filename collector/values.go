@@ -37,6 +37,15 @@ func sendStateSet(ch chan<- prometheus.Metric, desc *prometheus.Desc, known []st
 	}
 }
 
+// sendIfNotNull sends v as a gauge unless it is NULL: a value the database
+// does not have (a job that never succeeded, an empty table) is an absent
+// series, not a 0 that would read as a point in time or a count.
+func sendIfNotNull(ch chan<- prometheus.Metric, desc *prometheus.Desc, v *float64, labels ...string) {
+	if v != nil {
+		ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, *v, labels...)
+	}
+}
+
 var numberRE = regexp.MustCompile(`[-+]?[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?`)
 
 // firstNumber is the first decimal number in text, such as the count in a

@@ -27,5 +27,6 @@ FROM unnest(ARRAY[
        'sync_all_existing_holidays',
        'cleanup_legacy_campaign_names',
        'sync_holiday_to_dim_date',
+       -- not in the guide: this project's repair helper
        'ensure_dim_date']) AS f(name)
 ORDER BY 1, 2, 3;
