@@ -278,6 +278,16 @@ func TestAlertsHaveUnitTests(t *testing.T) {
 	}
 }
 
+// onlyWithPgCron are the metrics the exporter emits only where pg_cron's
+// job tables exist, which the golden scenario has not; the end-to-end
+// suite's cron_refresh_failed case sees them, and their alert, on the
+// pg_cron stand-in (testdata/pg_cron_standin.sql).
+var onlyWithPgCron = map[string]bool{
+	"campaign_cron_job_last_run_timestamp_seconds":    true,
+	"campaign_cron_job_last_run_success":              true,
+	"campaign_cron_job_last_success_timestamp_seconds": true,
+}
+
 // golden is what the exporter's end-to-end output says it emits.
 type golden struct {
 	names  map[string]bool            // metric family and sample names
@@ -380,7 +390,7 @@ func TestExpressionsUseEmittedMetrics(t *testing.T) {
 	for _, r := range loadRules(t) {
 		name := r.Alert + r.Record
 		for _, m := range metricsOf(r.Expr) {
-			if m != prometheusUp && !g.names[m] {
+			if m != prometheusUp && !g.names[m] && !onlyWithPgCron[m] {
 				t.Errorf("%s: metric %s is not in the exporter's output", name, m)
 			}
 		}
@@ -422,7 +432,7 @@ func TestUnitTestSeriesAreEmitted(t *testing.T) {
 				if name == prometheusUp {
 					continue
 				}
-				if !g.names[name] {
+				if !g.names[name] && !onlyWithPgCron[name] {
 					report("input series %s is not in the exporter's output", name)
 					continue
 				}

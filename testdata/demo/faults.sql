@@ -420,8 +420,8 @@ BEGIN
         VALUES ('0 * * * *', 'SELECT refresh_attribution_analysis();', 'refresh-attribution')
         RETURNING jobid INTO v_job;
     END IF;
-    INSERT INTO cron.job_run_details (jobid, runid, command, status, return_message, start_time, end_time)
-    VALUES (v_job, (SELECT coalesce(max(r.runid), 0) + 1 FROM cron.job_run_details r), 'SELECT refresh_attribution_analysis();',
+    INSERT INTO cron.job_run_details (jobid, command, status, return_message, start_time, end_time)
+    VALUES (v_job, 'SELECT refresh_attribution_analysis();',
             'failed', 'ERROR:  relation "revenue_attribution_analysis_materialized" does not exist',
             now() - interval '2 seconds', now() - interval '1 second');
 END
