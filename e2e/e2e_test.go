@@ -107,13 +107,18 @@ func TestEndToEnd(t *testing.T) {
 	results := make(chan faultResult, len(faultCases))
 	t.Run("faults", func(t *testing.T) {
 		for _, fc := range faultCases {
-			if fc.inject == "" {
-				continue
+			switch {
+			case fc.exercise != nil:
+				t.Run(fc.name, func(t *testing.T) {
+					t.Parallel()
+					fc.exercise(t, dbs[fc.name])
+				})
+			case fc.inject != "":
+				t.Run(fc.name, func(t *testing.T) {
+					t.Parallel()
+					results <- runFault(t, fc, dbs[fc.name], hook)
+				})
 			}
-			t.Run(fc.name, func(t *testing.T) {
-				t.Parallel()
-				results <- runFault(t, fc, dbs[fc.name], hook)
-			})
 		}
 	})
 	close(results)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -63,6 +64,9 @@ type faultCase struct {
 	afterRepair string
 	// maxConnections bounds the exporter's pool for this target (default 2).
 	maxConnections int
+	// exercise, for a case without a fault, runs procedures that must not
+	// alert at any point.
+	exercise func(t *testing.T, db *pgtest.DB)
 }
 
 const (
@@ -78,6 +82,7 @@ const (
 	procAnalyze    = "### Refresh the statistics (重建統計資訊)"
 	procCronJob    = "### Repair the attribution refresh job (建立自動更新機制)"
 	procHolidayHow = "### Test the holiday synchronisation (手動測試同步)"
+	procRestore    = "### Restore from a backup (資料還原)"
 )
 
 func crit(name string, labels map[string]string) wantAlert {
@@ -98,6 +103,13 @@ var faultCases = []faultCase{
 		setup: func(t *testing.T, db *pgtest.DB) {
 			db.Exec(t, `DROP FUNCTION ensure_dim_date(date, date)`)
 		},
+	},
+	{
+		// The restore procedure: a backup that fails half way leaves
+		// nothing changed and no trigger disabled; a good one restores.
+		// Neither alerts.
+		name:     "restore",
+		exercise: exerciseRestore,
 	},
 	{
 		name:       "orphan_campaign",
@@ -285,4 +297,59 @@ type faultResult struct {
 	name           string
 	alerts         []wantAlert
 	fired, resolve time.Duration
+}
+
+// exerciseRestore runs the runbook's restore script twice: with a backup
+// that fails half way (it must stop, change nothing and leave both triggers
+// enabled) and with a good one (the guide's data-only dump).
+func exerciseRestore(t *testing.T, db *pgtest.DB) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "campaign_data.sql")
+	dump := exec.Command("pg_dump", db.DSN, "-t", "campaigns", "-t", "dim_date", "-t", "holidays", "--data-only", "-f", good)
+	if out, err := dump.CombinedOutput(); err != nil {
+		t.Fatalf("the guide's backup (pg_dump --data-only): %v\n%s", err, out)
+	}
+	goodSQL, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A backup whose last statement fails: everything before it loaded.
+	bad := filepath.Join(dir, "campaign_data_broken.sql")
+	writeFile(t, bad, string(goodSQL)+"\nINSERT INTO holidays (date, name) VALUES (NULL, 'broken');\n")
+
+	_, script := runbookBlock(t, procRestore)
+	restore := func(backup string) ([]byte, error) {
+		cmd := exec.Command("bash", "-c", script, "restore_campaign_data.sh", backup)
+		cmd.Dir = pgtest.RepoRoot()
+		cmd.Env = append(os.Environ(), "DATABASE_URL="+db.DSN, "BACKUP_DIR="+filepath.Join(dir, "restore-points"))
+		return cmd.CombinedOutput()
+	}
+	var before int
+	db.QueryRow(t, `SELECT count(*) FROM campaigns`, []any{&before})
+	db.Exec(t, `DELETE FROM campaigns WHERE id = (SELECT max(id) FROM campaigns)`)
+	db.Exec(t, `SELECT ensure_dim_date('2022-01-01', '2026-12-31')`)
+
+	out, err := restore(bad)
+	if err == nil {
+		t.Fatalf("the restore of a broken backup succeeded:\n%s", out)
+	}
+	var enabled, campaigns int
+	db.QueryRow(t, `SELECT count(*) FROM pg_trigger WHERE tgname IN ('trigger_sync_holidays', 'update_campaign_in_dim_date_v2_trigger') AND tgenabled = 'O'`, []any{&enabled})
+	db.QueryRow(t, `SELECT count(*) FROM campaigns`, []any{&campaigns})
+	if enabled != 2 || campaigns != before-1 {
+		t.Fatalf("after a failed restore: %d of 2 triggers enabled, %d campaigns (want %d, unchanged)\n%s", enabled, campaigns, before-1, out)
+	}
+
+	if out, err := restore(good); err != nil {
+		t.Fatalf("the restore of a good backup failed: %v\n%s", err, out)
+	}
+	db.QueryRow(t, `SELECT count(*) FROM campaigns`, []any{&campaigns})
+	db.QueryRow(t, `SELECT count(*) FROM pg_trigger WHERE tgname IN ('trigger_sync_holidays', 'update_campaign_in_dim_date_v2_trigger') AND tgenabled = 'O'`, []any{&enabled})
+	if enabled != 2 || campaigns != before {
+		t.Fatalf("after the restore: %d of 2 triggers enabled, %d campaigns, want %d", enabled, campaigns, before)
+	}
+	points, _ := filepath.Glob(filepath.Join(dir, "restore-points", "pre_restore_backup_*.dump"))
+	if len(points) != 2 {
+		t.Errorf("%d restore points kept, want 2", len(points))
+	}
 }
