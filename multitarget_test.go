@@ -269,7 +269,7 @@ func TestMultiTargetScrapeDuringReload(t *testing.T) {
 			if r.code != http.StatusOK || secValue(r.body, `campaign_collector_success{collector="health"}`) != "1" || secValue(r.body, "campaign_up") != "1" {
 				t.Errorf("scrape across the reload: %d\n%s\n%s", r.code, r.body, p.Output())
 			}
-			if names, all := mtSuccessSeries(r.body); len(names) != 10 || !all {
+			if names, all := mtSuccessSeries(r.body); len(names) != len(binaryCollectors) || !all {
 				t.Errorf("scrape across the reload: collectors %v, all successful %v", names, all)
 			}
 		})
