@@ -283,8 +283,8 @@ func TestAlertsHaveUnitTests(t *testing.T) {
 // suite's cron_refresh_failed case sees them, and their alert, on the
 // pg_cron stand-in (testdata/pg_cron_standin.sql).
 var onlyWithPgCron = map[string]bool{
-	"campaign_cron_job_last_run_timestamp_seconds":    true,
-	"campaign_cron_job_last_run_success":              true,
+	"campaign_cron_job_last_run_timestamp_seconds":     true,
+	"campaign_cron_job_last_run_success":               true,
 	"campaign_cron_job_last_success_timestamp_seconds": true,
 }
 
