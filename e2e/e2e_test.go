@@ -119,7 +119,7 @@ func TestEndToEnd(t *testing.T) {
 			case fc.inject != "":
 				t.Run(fc.name, func(t *testing.T) {
 					t.Parallel()
-					results <- runFault(t, fc, dbs[fc.name], hook)
+					results <- runFault(t, fc, dbs[fc.name], hook, prom)
 				})
 			}
 		}
@@ -159,7 +159,7 @@ func targetName(c string) string { return strings.ReplaceAll(c, "_", "-") }
 
 // runFault injects one fault, waits for exactly its notifications, runs the
 // runbook's procedures and waits for them to resolve.
-func runFault(t *testing.T, fc faultCase, db *pgtest.DB, hook *webhook) faultResult {
+func runFault(t *testing.T, fc faultCase, db *pgtest.DB, hook *webhook, prom promAPI) faultResult {
 	res := faultResult{name: fc.name, alerts: fc.want}
 	if err := db.ExecScript(fc.inject); err != nil {
 		t.Fatalf("inject %s: %v", fc.inject, err)
@@ -169,6 +169,35 @@ func runFault(t *testing.T, fc faultCase, db *pgtest.DB, hook *webhook) faultRes
 		hook.waitFor(t, alertTimeout, "firing "+w.String()+" on "+fc.name, isNotification(targetName(fc.name), w, "firing"))
 	}
 	res.fired = time.Since(injected)
+
+	if fc.drift != "" {
+		if err := db.ExecScript(fc.drift); err != nil {
+			t.Fatalf("drift %s: %v", fc.drift, err)
+		}
+		for _, w := range fc.inhibited {
+			eventually(t, alertTimeout, func() error {
+				res, err := prom.query(fmt.Sprintf(`ALERTS{alertname=%q, alertstate="firing", job=%q, instance=%q}`, w.name, jobName, targetName(fc.name)))
+				if err != nil {
+					return err
+				}
+				for _, s := range res {
+					if w.matches(s.Metric) {
+						return nil
+					}
+				}
+				return fmt.Errorf("%s is not firing in Prometheus on %s", w, fc.name)
+			})
+		}
+		// A few notification rounds: the inhibited alert must not be sent.
+		time.Sleep(5 * time.Second)
+		for _, w := range fc.inhibited {
+			for _, a := range hook.received() {
+				if a.Labels["instance"] == targetName(fc.name) && w.matches(a.Labels) {
+					t.Errorf("%s was notified although %s inhibits it: %s", w, fc.want[0].name, a)
+				}
+			}
+		}
+	}
 
 	for _, p := range fc.procedures {
 		runProcedure(t, db, p)
@@ -202,20 +231,27 @@ func isNotification(target string, w wantAlert, status string) func(notifiedAler
 // pending or firing, that is not one of its database's expected alerts, and
 // Alertmanager notified nothing else.
 func checkNothingElse(t *testing.T, prom promAPI, hook *webhook, since time.Time) {
-	want := map[string][]wantAlert{}
+	want, inhibited := map[string][]wantAlert{}, map[string][]wantAlert{}
 	for _, fc := range faultCases {
 		want[targetName(fc.name)] = fc.want
+		inhibited[targetName(fc.name)] = fc.inhibited
 	}
-	expected := func(labels map[string]string) bool {
-		if labels["job"] != jobName {
-			return false
-		}
-		for _, w := range want[labels["instance"]] {
+	matchesAny := func(ws []wantAlert, labels map[string]string) bool {
+		for _, w := range ws {
 			if w.matches(labels) {
 				return true
 			}
 		}
 		return false
+	}
+	// Prometheus may hold the expected and the inhibited alerts;
+	// Alertmanager may notify only the expected ones.
+	inPrometheus := func(labels map[string]string) bool {
+		return labels["job"] == jobName &&
+			(matchesAny(want[labels["instance"]], labels) || matchesAny(inhibited[labels["instance"]], labels))
+	}
+	notified := func(labels map[string]string) bool {
+		return labels["job"] == jobName && matchesAny(want[labels["instance"]], labels)
 	}
 	window := time.Since(since).Truncate(time.Second)
 	res, err := prom.query(fmt.Sprintf(`count_over_time(ALERTS[%ds])`, int(window.Seconds())))
@@ -224,13 +260,13 @@ func checkNothingElse(t *testing.T, prom promAPI, hook *webhook, since time.Time
 	}
 	perTarget := map[string]int{}
 	for _, s := range res {
-		if !expected(s.Metric) {
+		if !inPrometheus(s.Metric) {
 			t.Errorf("unexpected alert in Prometheus: %v", s.Metric)
 		}
 		perTarget[s.Metric["instance"]]++
 	}
 	for _, a := range hook.received() {
-		if !expected(a.Labels) {
+		if !notified(a.Labels) {
 			t.Errorf("unexpected notification: %s (receiver %s)", a, a.Receiver)
 		}
 	}

@@ -67,7 +67,17 @@ type faultCase struct {
 	// exercise, for a case without a fault, runs procedures that must not
 	// alert at any point.
 	exercise func(t *testing.T, db *pgtest.DB)
+	// drift is SQL run once the fault has paged: the data drifting while
+	// it lasts. It causes the inhibited alerts, which must fire in
+	// Prometheus and never be notified (alerts/alertmanager.yml).
+	drift     string
+	inhibited []wantAlert
 }
+
+// firstOrdinaryDay is a dim_date day that is no holiday and has no
+// holidays row.
+const firstOrdinaryDay = `(SELECT min(d.date) FROM dim_date d WHERE NOT d.is_holiday
+  AND NOT EXISTS (SELECT 1 FROM holidays h WHERE h.date = d.date))`
 
 const (
 	procRecompute  = "### Recompute dim_date campaign_id (清理孤立記錄)"
@@ -142,15 +152,24 @@ var faultCases = []faultCase{
 		procedures: []string{procResync},
 	},
 	{
+		// While the trigger is off a holiday is added: Holiday Sync Status
+		// warns, and the inhibition keeps that consequence quiet.
 		name:       "holiday_trigger_disabled",
 		inject:     `SELECT campaign_fault_holiday_trigger_disabled()`,
 		want:       []wantAlert{crit("CampaignTriggerDisabled", map[string]string{"trigger": "trigger_sync_holidays", "table": "holidays"})},
+		drift:      `INSERT INTO holidays (date, name) SELECT ` + firstOrdinaryDay + `, '補假'`,
+		inhibited:  []wantAlert{warn("CampaignHealthCheckWarning", map[string]string{"check": "Holiday Sync Status"})},
 		procedures: []string{procReenable, procHolidayHow, procResync, procRecompute},
 	},
 	{
-		name:       "campaign_trigger_disabled",
-		inject:     `SELECT campaign_fault_campaign_trigger_disabled()`,
-		want:       []wantAlert{crit("CampaignTriggerDisabled", map[string]string{"trigger": "update_campaign_in_dim_date_v2_trigger", "table": "campaigns"})},
+		// While the trigger is off a campaign ends three days early:
+		// dim_date goes stale, and the inhibition keeps that quiet.
+		name:   "campaign_trigger_disabled",
+		inject: `SELECT campaign_fault_campaign_trigger_disabled()`,
+		want:   []wantAlert{crit("CampaignTriggerDisabled", map[string]string{"trigger": "update_campaign_in_dim_date_v2_trigger", "table": "campaigns"})},
+		drift: `UPDATE campaigns SET end_date = end_date - 3 WHERE id = (SELECT min(c.id) FROM campaigns c
+  JOIN dim_date d ON d.date = c.end_date AND d.campaign_id = c.id WHERE c.end_date - c.start_date >= 3)`,
+		inhibited:  []wantAlert{crit("CampaignDimDateStaleCampaign", nil)},
 		procedures: []string{procReenable, procResync, procRecompute},
 	},
 	{
