@@ -16,6 +16,7 @@ GOLANGCI_LINT   := $(TOOLS)/golangci-lint
 PROMTOOL        := $(TOOLS)/promtool
 PROMETHEUS      := $(TOOLS)/prometheus
 ALERTMANAGER    := $(TOOLS)/alertmanager
+AMTOOL          := $(TOOLS)/amtool
 BINARY          := campaign_exporter
 
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
@@ -67,7 +68,10 @@ $(PROMETHEUS):
 $(ALERTMANAGER):
 	GOBIN=$(TOOLS) $(GO) install github.com/prometheus/alertmanager/cmd/alertmanager@$(ALERTMANAGER_VERSION)
 
-tools: $(PROMTOOL) $(PROMETHEUS) $(ALERTMANAGER)
+$(AMTOOL):
+	GOBIN=$(TOOLS) $(GO) install github.com/prometheus/alertmanager/cmd/amtool@$(ALERTMANAGER_VERSION)
+
+tools: $(PROMTOOL) $(PROMETHEUS) $(ALERTMANAGER) $(AMTOOL)
 
 demo-db:
 	PGADMIN='$(PGADMIN)' DEMO_DB='$(DEMO_DB)' DEMO_SCALE='$(DEMO_SCALE)' scripts/demo-db.sh
@@ -75,8 +79,8 @@ demo-db:
 demo: build demo-db
 	PGADMIN='$(PGADMIN)' DEMO_DB='$(DEMO_DB)' DEMO_LISTEN='$(DEMO_LISTEN)' scripts/demo.sh
 
-e2e: build $(PROMETHEUS) $(ALERTMANAGER)
-	PROMETHEUS_BIN=$(PROMETHEUS) ALERTMANAGER_BIN=$(ALERTMANAGER) EXPORTER_BIN=$(CURDIR)/$(BINARY) $(GO) test -tags e2e -count=1 -v ./e2e/
+e2e: build $(PROMETHEUS) $(ALERTMANAGER) $(AMTOOL)
+	PROMETHEUS_BIN=$(PROMETHEUS) ALERTMANAGER_BIN=$(ALERTMANAGER) AMTOOL_BIN=$(AMTOOL) EXPORTER_BIN=$(CURDIR)/$(BINARY) $(GO) test -tags e2e -count=1 -v ./e2e/
 
 bench-schema:
 	scripts/bench-schema.sh

@@ -7,6 +7,7 @@ import (
 	_ "embed" // for the embedded rules and runbooks
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 	"unicode/utf8"
@@ -25,11 +26,24 @@ var Rules []byte
 //go:embed runbooks.md
 var Runbooks []byte
 
+// AlertmanagerConfig is the example Alertmanager configuration,
+// alertmanager.yml: routes by severity and the inhibitions the runbooks
+// describe.
+//
+//go:embed alertmanager.yml
+var AlertmanagerConfig []byte
+
 // ShortenFor returns a copy of the rule file rulesYAML in which every rule's
 // `for:` longer than max is set to max. All other bytes, comments and
 // formatting included, are left as they are. It lets a test watch alerts fire
 // without waiting for their production durations.
 func ShortenFor(rulesYAML []byte, max time.Duration) ([]byte, error) {
+	return ShortenForExcept(rulesYAML, max)
+}
+
+// ShortenForExcept is ShortenFor that leaves the `for:` of the alerts named
+// in keep as they are.
+func ShortenForExcept(rulesYAML []byte, max time.Duration, keep ...string) ([]byte, error) {
 	if max <= 0 {
 		return nil, fmt.Errorf("shorten for: max must be positive, got %s", max)
 	}
@@ -42,7 +56,7 @@ func ShortenFor(rulesYAML []byte, max time.Duration) ([]byte, error) {
 	if err := yaml.Unmarshal(rulesYAML, &doc); err != nil {
 		return nil, fmt.Errorf("shorten for: %w", err)
 	}
-	forNodes, err := ruleForNodes(&doc)
+	forNodes, err := ruleForNodes(&doc, keep)
 	if err != nil {
 		return nil, fmt.Errorf("shorten for: %w", err)
 	}
@@ -77,8 +91,9 @@ func ShortenFor(rulesYAML []byte, max time.Duration) ([]byte, error) {
 	return out, nil
 }
 
-// ruleForNodes returns the value nodes of groups[].rules[].for.
-func ruleForNodes(doc *yaml.Node) ([]*yaml.Node, error) {
+// ruleForNodes returns the value nodes of groups[].rules[].for, except
+// those of the alerts named in keep.
+func ruleForNodes(doc *yaml.Node, keep []string) ([]*yaml.Node, error) {
 	if doc.Kind == 0 || len(doc.Content) == 0 {
 		return nil, nil // empty document
 	}
@@ -102,6 +117,9 @@ func ruleForNodes(doc *yaml.Node) ([]*yaml.Node, error) {
 		for _, r := range rules.Content {
 			f := mappingValue(r, "for")
 			if f == nil {
+				continue
+			}
+			if a := mappingValue(r, "alert"); a != nil && slices.Contains(keep, a.Value) {
 				continue
 			}
 			if f.Kind != yaml.ScalarNode {

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // goldenEnv overrides the path of the end-to-end golden output, which lists
@@ -455,6 +456,12 @@ func selectors(expr string) ([]selector, error) {
 	return out, nil
 }
 
+// buildInfoSelector is the one selector that does not filter by instance:
+// build information is on the exporter's own /metrics, which in
+// multi-target mode is job campaign_exporter with the exporter's address as
+// instance, never a database's name.
+const buildInfoSelector = `job=~"$job|campaign_exporter"`
+
 func TestQueriesFilterByJobAndInstance(t *testing.T) {
 	for _, q := range queries(t) {
 		sels, err := selectors(q.Expr)
@@ -464,6 +471,12 @@ func TestQueriesFilterByJobAndInstance(t *testing.T) {
 		}
 		for _, s := range sels {
 			ms := splitMatchers(s.matchers)
+			if s.metric == "campaign_exporter_build_info" {
+				if !slices.Equal(ms, []string{buildInfoSelector}) {
+					t.Errorf("%s: build info selector %q, want {%s}", queryName(q), s.matchers, buildInfoSelector)
+				}
+				continue
+			}
 			for _, want := range []string{`job=~"$job"`, `instance=~"$instance"`} {
 				if !slices.Contains(ms, want) {
 					t.Errorf("%s: selector of %s lacks %s: %q", queryName(q), s.metric, want, q.Expr)
@@ -518,6 +531,13 @@ func TestMetricNamesAreEmitted(t *testing.T) {
 		t.Fatalf("reading the end-to-end golden output (set %s to override its path): %v", goldenEnv, err)
 	}
 	for _, name := range promMetrics {
+		emitted[name] = true
+	}
+	// Emitted only where pg_cron's tables exist, which the golden scenario
+	// has not; the end-to-end suite checks the panel on the pg_cron
+	// stand-in.
+	for _, name := range []string{"campaign_cron_job_last_run_success", "campaign_cron_job_last_run_timestamp_seconds",
+		"campaign_cron_job_last_success_timestamp_seconds"} {
 		emitted[name] = true
 	}
 	check := func(where, expr string) {
@@ -581,6 +601,13 @@ func TestCoverage(t *testing.T) {
 		"campaign_collector_success", "campaign_collector_duration_seconds",
 		"campaign_collector_last_success_timestamp_seconds",
 		"campaign_exporter_build_info", "up", "scrape_duration_seconds",
+		"campaign_cron_job_last_run_success", "campaign_cron_job_last_run_timestamp_seconds",
+		"campaign_cron_job_last_success_timestamp_seconds", "campaign_dim_date_stale_campaign_rows",
+		"campaign_backup_oldest_row_timestamp_seconds",
+	}
+	// Label matchers, found as written (a metric name is never matched as
+	// a substring: "up" is not used because "campaign_up" is).
+	wantMatchers := []string{
 		`check="Revenue Balance"`, `check="Weight Distribution"`,
 		`measurement="Attribution Calculation"`, `measurement="Analysis View Query"`,
 	}
@@ -593,8 +620,56 @@ func TestCoverage(t *testing.T) {
 		used[name] = true
 	}
 	for _, w := range want {
-		if !used[w] && !strings.Contains(text, w) {
+		if !used[w] {
 			t.Errorf("no query uses %s", w)
+		}
+	}
+	for _, w := range wantMatchers {
+		if !strings.Contains(text, w) {
+			t.Errorf("no query selects %s", w)
+		}
+	}
+}
+
+// TestNeverGreenWhileBlind: no query turns missing data into a number
+// (`or vector(0)` reads 0 when the database or the exporter is down), and
+// every stat panel says what no data means.
+func TestNeverGreenWhileBlind(t *testing.T) {
+	vectorRE := regexp.MustCompile(`\bvector\s*\(`)
+	for _, q := range queries(t) {
+		if vectorRE.MatchString(q.Expr) {
+			t.Errorf("%s: vector() makes up data where there is none: %q", queryName(q), q.Expr)
+		}
+	}
+	for _, p := range allPanels(loadDashboard(t)) {
+		if str(p["type"]) != "stat" {
+			continue
+		}
+		defaults, _ := p["fieldConfig"].(map[string]any)["defaults"].(map[string]any)
+		if str(defaults["noValue"]) == "" {
+			t.Errorf("%s: no noValue text: an empty stat must not look like a value", panelName(p))
+		}
+	}
+}
+
+// TestRatePanelsMinInterval: a panel with rate() sets a min interval of at
+// least 1m, which Grafana uses as the scrape interval in $__rate_interval
+// (4 x 1m), so that the window holds two samples at any scrape interval up
+// to 1m, not only at the data source's default 15s.
+func TestRatePanelsMinInterval(t *testing.T) {
+	for _, p := range allPanels(loadDashboard(t)) {
+		var hasRate bool
+		for _, tg := range panelList(p["targets"]) {
+			blank, err := blankStrings(str(tg["expr"]))
+			hasRate = hasRate || (err == nil && rateFuncRE.MatchString(blank))
+		}
+		if !hasRate {
+			continue
+		}
+		iv := str(p["interval"])
+		d, err := time.ParseDuration(iv)
+		if err != nil || d < time.Minute {
+			t.Errorf("%s uses rate() with min interval %q, want at least 1m", panelName(p), iv)
 		}
 	}
 }

@@ -1,24 +1,29 @@
 //go:build e2e
 
-// Package e2e runs the exporter, the shipped alerting rules and the shipped
-// dashboard against a real Prometheus and Alertmanager: every dashboard query
-// returns data on a healthy scenario database, and an orphaned campaign_id
-// pages through Alertmanager and resolves once the runbook's repair is run.
+// Package e2e runs the exporter, the shipped alerting rules, the shipped
+// Alertmanager configuration and the shipped dashboard against a real
+// Prometheus and Alertmanager: every dashboard query returns data on a
+// healthy database, and every fault of the table in alerts/runbooks.md,
+// each on its own database, pages exactly its alerts and resolves once the
+// runbook's procedures are run, while nothing else fires anywhere.
 //
 //	make e2e
 //
 // runs it with the pinned binaries (PROMETHEUS_BIN, ALERTMANAGER_BIN,
-// EXPORTER_BIN); without them it uses .tools/bin/{prometheus,alertmanager}
-// and builds the exporter. It needs the PostgreSQL test server of
-// internal/pgtest.
+// AMTOOL_BIN, EXPORTER_BIN); without them it uses
+// .tools/bin/{prometheus,alertmanager,amtool} and builds the exporter. It
+// needs the PostgreSQL test server of internal/pgtest, and psql.
 package e2e
 
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
+	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -30,94 +35,324 @@ import (
 )
 
 const (
-	// jobName must start with "campaign": CampaignExporterDown selects
-	// job=~"campaign.*".
-	jobName = "campaign"
-	// interval is the scrape and rule evaluation interval.
-	interval = time.Second
+	// jobName is the probe job of the databases, exporterJob the exporter's
+	// own: the names the rules expect (campaign-alerts.yml's header).
+	jobName     = "campaign"
+	exporterJob = "campaign_exporter"
+	// scrapeInterval is the scrape interval and timeout of both jobs; the
+	// slow-attribution fault (1.2s) fits its deadline, the check timeout
+	// fault (5s) does not.
+	scrapeInterval = 2 * time.Second
+	// evalInterval is Prometheus's rule evaluation interval.
+	evalInterval = time.Second
 	// alertFor replaces every longer `for:` of the shipped rules.
 	alertFor = 2 * time.Second
 	// alertTimeout bounds each wait for a notification.
 	alertTimeout = 90 * time.Second
+	// healthyTarget is the target the dashboard queries are checked on.
+	healthyTarget = "healthy"
 )
 
+// keepFor are the alerts whose `for:` the test keeps: CampaignTargetMissing
+// fires on absent(up{job="campaign"}) before the first scrape.
+var keepFor = []string{"CampaignTargetMissing"}
+
 const toolHint = "Build the pinned tools with `make tools` (or run `make e2e`), " +
-	"or point PROMETHEUS_BIN / ALERTMANAGER_BIN at them."
+	"or point PROMETHEUS_BIN / ALERTMANAGER_BIN / AMTOOL_BIN at them."
 
 // emptyOnHealthyData lists the dashboard queries that may return no data on
-// the healthy scenario database, by panel title and refId, with the reason.
+// the healthy database, by panel title and refId, with the reason.
 var emptyOnHealthyData = map[string]string{
-	// time() - (last_vacuum > 0): the scenario database is new and analyzed
-	// but never vacuumed, so every timestamp is 0, which the query drops on
-	// purpose (the column shows "never" rather than 56 years; 0 would read
-	// as "just now").
-	`panel 37 "Table statistics" ref E`: "no table has been vacuumed yet",
+	`panel 61 "pg_cron jobs" ref A`:      "no pg_cron on the healthy database (checked on cron-refresh-failed)",
+	`panel 61 "pg_cron jobs" ref B`:      "no pg_cron on the healthy database (checked on cron-refresh-failed)",
+	`panel 61 "pg_cron jobs" ref C`:      "no pg_cron on the healthy database (checked on cron-refresh-failed)",
+	`panel 63 "Oldest backup row" ref A`: "dim_date_backup is empty on the healthy database: the series is absent by design",
 }
 
-func TestDashboardsAndAlerts(t *testing.T) {
+// TestEndToEnd runs one exporter in multi-target mode over a database per
+// fault of alerts/runbooks.md's table, one Prometheus with the shipped
+// rules and one Alertmanager with the shipped configuration. Every
+// dashboard query returns data on the healthy database; each fault pages
+// exactly its alerts, the runbook's procedures resolve them, and nothing
+// else fires on any database at any point.
+func TestEndToEnd(t *testing.T) {
+	started := time.Now()
 	promBin := binary(t, "PROMETHEUS_BIN", ".tools/bin/prometheus", toolHint)
 	amBin := binary(t, "ALERTMANAGER_BIN", ".tools/bin/alertmanager", toolHint)
+	amtoolBin := binary(t, "AMTOOL_BIN", ".tools/bin/amtool", toolHint)
 	expBin := exporterBinary(t)
 
-	db := pgtest.New(t)
-	db.ApplyFile(t, "testdata/scenario.sql")
+	t.Run("alertmanager config checks", func(t *testing.T) { checkAlertmanagerConfig(t, amtoolBin) })
+
+	dbs := map[string]*pgtest.DB{}
+	for _, fc := range faultCases {
+		dbs[fc.name] = prepareDB(t, fc)
+	}
+	t.Logf("%d databases ready after %s", len(dbs), time.Since(started).Round(time.Second))
 
 	hook := newWebhook(t)
-	expAddr := startExporter(t, expBin, db.DSN)
-	amAddr := startAlertmanager(t, amBin, hook.URL())
-	prom := startPrometheus(t, promBin, expAddr, amAddr)
+	expAddr := startExporter(t, expBin, dbs)
+	amAddr := startAlertmanager(t, amBin, amtoolBin, hook.URL())
+	prom := startPrometheus(t, promBin, expAddr, amAddr, faultCases)
 
 	if !t.Run("rules loaded", func(t *testing.T) { checkRules(t, prom) }) {
 		t.FailNow()
 	}
-	if !t.Run("target up", func(t *testing.T) { checkTarget(t, prom, expAddr) }) {
+	if !t.Run("targets up", func(t *testing.T) { checkTargets(t, prom, expAddr, len(faultCases)) }) {
 		t.FailNow()
 	}
+	// From here on every database is watched: no alert but the expected
+	// ones may be pending or firing. (Before the first scrape,
+	// absent(up{job="campaign"}) is pending by design.)
+	watchFrom := time.Now()
 	t.Run("dashboard queries return data", func(t *testing.T) { checkDashboard(t, prom, expAddr) })
-	t.Run("orphaned campaign pages and resolves", func(t *testing.T) {
-		checkOrphanAlert(t, db, prom, hook, expAddr)
+
+	results := make(chan faultResult, len(faultCases))
+	t.Run("faults", func(t *testing.T) {
+		for _, fc := range faultCases {
+			switch {
+			case fc.exercise != nil:
+				t.Run(fc.name, func(t *testing.T) {
+					t.Parallel()
+					fc.exercise(t, dbs[fc.name])
+				})
+			case fc.inject != "":
+				t.Run(fc.name, func(t *testing.T) {
+					t.Parallel()
+					results <- runFault(t, fc, dbs[fc.name], hook, prom)
+				})
+			}
+		}
 	})
+	close(results)
+
+	t.Run("pg_cron panel on the stand-in", func(t *testing.T) { checkCronPanel(t, prom) })
+
+	// Late alerts: give every rule a few more evaluations.
+	time.Sleep(3 * alertFor)
+	t.Run("nothing else fired", func(t *testing.T) { checkNothingElse(t, prom, hook, watchFrom) })
 	if bad := hook.badRequests(); len(bad) > 0 {
 		t.Errorf("the webhook received invalid notifications:\n%s", strings.Join(bad, "\n"))
 	}
+
+	var rows []faultResult
+	for r := range results {
+		rows = append(rows, r)
+	}
+	sort.Slice(rows, func(i, j int) bool { return rows[i].name < rows[j].name })
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-26s %-90s %8s %8s\n", "case", "alerts", "fired", "resolved")
+	for _, r := range rows {
+		var names []string
+		for _, a := range r.alerts {
+			names = append(names, a.String())
+		}
+		fmt.Fprintf(&b, "%-26s %-90s %8s %8s\n", r.name, strings.Join(names, "; "),
+			r.fired.Round(100*time.Millisecond), r.resolve.Round(100*time.Millisecond))
+	}
+	t.Logf("fault table (injection to firing notification; end of repair to resolved notification):\n%s", b.String())
+	t.Logf("end-to-end wall time %s", time.Since(started).Round(time.Second))
 }
 
-// startExporter runs the exporter on dsn with the cached collectors
-// refreshed every second, and returns its address.
-func startExporter(t *testing.T, bin, dsn string) string {
-	t.Helper()
-	addr := freeAddr(t)
-	args := []string{"--web.listen-address=" + addr, "--log.level=debug", "--scrape.timeout-offset=200ms"}
-	for _, c := range []string{"attribution", "performance", "orders", "inventory"} {
-		args = append(args, "--collector."+c+".min-interval="+interval.String())
+// targetName is the exporter's target name of a fault case.
+func targetName(c string) string { return strings.ReplaceAll(c, "_", "-") }
+
+// runFault injects one fault, waits for exactly its notifications, runs the
+// runbook's procedures and waits for them to resolve.
+func runFault(t *testing.T, fc faultCase, db *pgtest.DB, hook *webhook, prom promAPI) faultResult {
+	res := faultResult{name: fc.name, alerts: fc.want}
+	if err := db.ExecScript(fc.inject); err != nil {
+		t.Fatalf("inject %s: %v", fc.inject, err)
 	}
-	p := start(t, "exporter", bin, []string{"DATA_SOURCE_NAME=" + dsn}, args...)
+	injected := time.Now()
+	for _, w := range fc.want {
+		hook.waitFor(t, alertTimeout, "firing "+w.String()+" on "+fc.name, isNotification(targetName(fc.name), w, "firing"))
+	}
+	res.fired = time.Since(injected)
+
+	if fc.drift != "" {
+		if err := db.ExecScript(fc.drift); err != nil {
+			t.Fatalf("drift %s: %v", fc.drift, err)
+		}
+		for _, w := range fc.inhibited {
+			eventually(t, alertTimeout, func() error {
+				res, err := prom.query(fmt.Sprintf(`ALERTS{alertname=%q, alertstate="firing", job=%q, instance=%q}`, w.name, jobName, targetName(fc.name)))
+				if err != nil {
+					return err
+				}
+				for _, s := range res {
+					if w.matches(s.Metric) {
+						return nil
+					}
+				}
+				return fmt.Errorf("%s is not firing in Prometheus on %s", w, fc.name)
+			})
+		}
+		// A few notification rounds: the inhibited alert must not be sent.
+		time.Sleep(5 * time.Second)
+		for _, w := range fc.inhibited {
+			for _, a := range hook.received() {
+				if a.Labels["instance"] == targetName(fc.name) && w.matches(a.Labels) {
+					t.Errorf("%s was notified although %s inhibits it: %s", w, fc.want[0].name, a)
+				}
+			}
+		}
+	}
+
+	for _, p := range fc.procedures {
+		runProcedure(t, db, p)
+	}
+	if fc.afterRepair != "" {
+		if err := db.ExecScript(fc.afterRepair); err != nil {
+			t.Fatalf("after the repair: %v", err)
+		}
+	}
+	repaired := time.Now()
+	for _, w := range fc.want {
+		hook.waitFor(t, alertTimeout, "resolved "+w.String()+" on "+fc.name, isNotification(targetName(fc.name), w, "resolved"))
+	}
+	res.resolve = time.Since(repaired)
+	return res
+}
+
+// receiverFor is the receiver of alerts/alertmanager.yml a severity routes to.
+var receiverFor = map[string]string{"critical": "pager", "warning": "tickets"}
+
+// isNotification matches w's notification for target with status.
+func isNotification(target string, w wantAlert, status string) func(notifiedAlert) bool {
+	return func(a notifiedAlert) bool {
+		return a.Status == status && a.Labels["job"] == jobName && a.Labels["instance"] == target &&
+			w.matches(a.Labels) && a.Receiver == receiverFor[w.severity] &&
+			strings.HasSuffix(a.Annotations["runbook_url"], "/alerts/runbooks.md#"+strings.ToLower(w.name))
+	}
+}
+
+// checkNothingElse: over the whole run, Prometheus never had an alert,
+// pending or firing, that is not one of its database's expected alerts, and
+// Alertmanager notified nothing else.
+func checkNothingElse(t *testing.T, prom promAPI, hook *webhook, since time.Time) {
+	want, inhibited := map[string][]wantAlert{}, map[string][]wantAlert{}
+	for _, fc := range faultCases {
+		want[targetName(fc.name)] = fc.want
+		inhibited[targetName(fc.name)] = fc.inhibited
+	}
+	matchesAny := func(ws []wantAlert, labels map[string]string) bool {
+		for _, w := range ws {
+			if w.matches(labels) {
+				return true
+			}
+		}
+		return false
+	}
+	// Prometheus may hold the expected and the inhibited alerts;
+	// Alertmanager may notify only the expected ones.
+	inPrometheus := func(labels map[string]string) bool {
+		return labels["job"] == jobName &&
+			(matchesAny(want[labels["instance"]], labels) || matchesAny(inhibited[labels["instance"]], labels))
+	}
+	notified := func(labels map[string]string) bool {
+		return labels["job"] == jobName && matchesAny(want[labels["instance"]], labels)
+	}
+	window := time.Since(since).Truncate(time.Second)
+	res, err := prom.query(fmt.Sprintf(`count_over_time(ALERTS[%ds])`, int(window.Seconds())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	perTarget := map[string]int{}
+	for _, s := range res {
+		if !inPrometheus(s.Metric) {
+			t.Errorf("unexpected alert in Prometheus: %v", s.Metric)
+		}
+		perTarget[s.Metric["instance"]]++
+	}
+	for _, a := range hook.received() {
+		if !notified(a.Labels) {
+			t.Errorf("unexpected notification: %s (receiver %s)", a, a.Receiver)
+		}
+	}
+	for _, fc := range faultCases {
+		if len(fc.want) == 0 {
+			t.Logf("%s: %d alerts seen, pending or firing (want 0)", fc.name, perTarget[targetName(fc.name)])
+		}
+	}
+}
+
+// checkAlertmanagerConfig runs amtool check-config on the shipped
+// configuration.
+func checkAlertmanagerConfig(t *testing.T, amtool string) {
+	path := filepath.Join(pgtest.RepoRoot(), "alerts", "alertmanager.yml")
+	out, err := exec.Command(amtool, "check-config", path).CombinedOutput()
+	if err != nil {
+		t.Fatalf("amtool check-config %s: %v\n%s", path, err, out)
+	}
+}
+
+// startExporter runs one exporter in multi-target mode, a target per
+// database named after its case, with the cached collectors refreshed
+// every second, and returns its address.
+func startExporter(t *testing.T, bin string, dbs map[string]*pgtest.DB) string {
+	t.Helper()
+	dir := t.TempDir()
+	var cfg strings.Builder
+	cfg.WriteString("targets:\n")
+	for _, fc := range faultCases {
+		conns := fc.maxConnections
+		if conns == 0 {
+			conns = 2
+		}
+		fmt.Fprintf(&cfg, "  - name: %s\n    dsn: %q\n    max_connections: %d\n", targetName(fc.name), dbs[fc.name].DSN, conns)
+	}
+	path := filepath.Join(dir, "exporter.yml")
+	writeFile(t, path, cfg.String())
+	addr := freeAddr(t)
+	args := []string{"--web.listen-address=" + addr, "--config.file=" + path, "--log.level=info", "--scrape.timeout-offset=200ms"}
+	for _, c := range []string{"attribution", "performance", "orders", "inventory", "campaign_dates"} {
+		args = append(args, "--collector."+c+".min-interval=1s")
+	}
+	p := start(t, "exporter", bin, nil, args...)
 	p.waitReady(t, "http://"+addr+"/")
 	return addr
 }
 
-// startAlertmanager runs a single Alertmanager (no clustering) that sends
-// every alert, firing and resolved, to webhookURL at once, and returns its
-// address.
-func startAlertmanager(t *testing.T, bin, webhookURL string) string {
+// startAlertmanager runs a single Alertmanager (no clustering) with the
+// shipped alerts/alertmanager.yml: its routes and inhibitions as shipped,
+// each receiver's integrations replaced by the test's webhook
+// (webhookURL/RECEIVER), and notifications sent at once.
+func startAlertmanager(t *testing.T, bin, amtool, webhookURL string) string {
 	t.Helper()
+	var cfg map[string]any
+	if err := yaml.Unmarshal(alerts.AlertmanagerConfig, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	route, _ := cfg["route"].(map[string]any)
+	route["group_wait"], route["group_interval"], route["repeat_interval"] = "1s", "1s", "24h"
+	if routes, ok := route["routes"].([]any); ok {
+		for _, r := range routes {
+			if m, ok := r.(map[string]any); ok {
+				delete(m, "repeat_interval")
+			}
+		}
+	}
+	receivers, _ := cfg["receivers"].([]any)
+	for _, r := range receivers {
+		m, _ := r.(map[string]any)
+		if _, ok := m["webhook_configs"]; ok {
+			m["webhook_configs"] = []any{map[string]any{"url": webhookURL + "/" + fmt.Sprint(m["name"]), "send_resolved": true}}
+		}
+	}
+	out, err := yaml.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	dir := t.TempDir()
+	path := filepath.Join(dir, "alertmanager.yml")
+	writeFile(t, path, string(out))
+	if out, err := exec.Command(amtool, "check-config", path).CombinedOutput(); err != nil {
+		t.Fatalf("amtool check-config (the test's copy): %v\n%s", err, out)
+	}
 	addr := freeAddr(t)
-	cfg := fmt.Sprintf(`route:
-  receiver: webhook
-  group_by: ['...']
-  group_wait: 1s
-  group_interval: 1s
-  repeat_interval: 24h
-receivers:
-  - name: webhook
-    webhook_configs:
-      - url: %q
-        send_resolved: true
-`, webhookURL)
-	writeFile(t, filepath.Join(dir, "alertmanager.yml"), cfg)
 	p := start(t, "alertmanager", bin, nil,
-		"--config.file="+filepath.Join(dir, "alertmanager.yml"),
+		"--config.file="+path,
 		"--storage.path="+filepath.Join(dir, "data"),
 		"--web.listen-address="+addr,
 		"--cluster.listen-address=",
@@ -126,34 +361,50 @@ receivers:
 	return addr
 }
 
-// startPrometheus runs Prometheus scraping the exporter every second as job
-// "campaign", evaluating a copy of the shipped rules with short `for:`
-// durations and alerting to Alertmanager.
-func startPrometheus(t *testing.T, bin, exporterAddr, amAddr string) promAPI {
+// startPrometheus runs Prometheus with the README's multi-target scrape
+// configuration (job campaign probing each target, job campaign_exporter
+// scraping the exporter itself), evaluating a copy of the shipped rules
+// with short `for:` durations and alerting to Alertmanager.
+func startPrometheus(t *testing.T, bin, exporterAddr, amAddr string, cases []faultCase) promAPI {
 	t.Helper()
 	dir := t.TempDir()
 	addr := freeAddr(t)
-	rules, err := alerts.ShortenFor(alerts.Rules, alertFor)
+	rules, err := alerts.ShortenForExcept(alerts.Rules, alertFor, keepFor...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	rulesFile := filepath.Join(dir, "campaign-alerts.yml")
 	writeFile(t, rulesFile, string(rules))
+	var targets []string
+	for _, fc := range cases {
+		targets = append(targets, strconv.Quote(targetName(fc.name)))
+	}
 	cfg := fmt.Sprintf(`global:
   scrape_interval: %[1]s
   scrape_timeout: %[1]s
-  evaluation_interval: %[1]s
+  evaluation_interval: %[2]s
 rule_files:
-  - %[2]q
+  - %[3]q
 alerting:
   alertmanagers:
     - static_configs:
-        - targets: [%[3]q]
+        - targets: [%[4]q]
 scrape_configs:
-  - job_name: %[4]q
+  - job_name: %[5]q
+    metrics_path: /probe
     static_configs:
-      - targets: [%[5]q]
-`, interval, rulesFile, amAddr, jobName, exporterAddr)
+      - targets: [%[6]s]
+    relabel_configs:
+      - source_labels: [__address__]
+        target_label: __param_target
+      - source_labels: [__param_target]
+        target_label: instance
+      - target_label: __address__
+        replacement: %[7]q
+  - job_name: %[8]q
+    static_configs:
+      - targets: [%[7]q]
+`, scrapeInterval, evalInterval, rulesFile, amAddr, jobName, strings.Join(targets, ", "), exporterAddr, exporterJob)
 	writeFile(t, filepath.Join(dir, "prometheus.yml"), cfg)
 	p := start(t, "prometheus", bin, nil,
 		"--config.file="+filepath.Join(dir, "prometheus.yml"),
@@ -235,27 +486,31 @@ func checkRules(t *testing.T, prom promAPI) {
 	})
 }
 
-// checkTarget: the exporter is Prometheus's only target, as job "campaign",
-// and is up with campaign_up 1.
-func checkTarget(t *testing.T, prom promAPI, exporterAddr string) {
-	eventually(t, 30*time.Second, func() error {
+// checkTargets: every database's probe (job campaign, instance = its name)
+// and the exporter itself (job campaign_exporter) are up, and every
+// database is reachable (campaign_up 1).
+func checkTargets(t *testing.T, prom promAPI, exporterAddr string, databases int) {
+	eventually(t, 60*time.Second, func() error {
 		targets, err := prom.targets()
 		if err != nil {
 			return err
 		}
-		if len(targets) != 1 {
-			return fmt.Errorf("%d active targets, want 1: %+v", len(targets), targets)
+		if len(targets) != databases+1 {
+			return fmt.Errorf("%d active targets, want %d", len(targets), databases+1)
 		}
-		tg := targets[0]
-		if tg.Labels["job"] != jobName || tg.Labels["instance"] != exporterAddr || tg.Health != "up" {
-			return fmt.Errorf("target %v: health %q, last error %q", tg.Labels, tg.Health, tg.LastError)
+		for _, tg := range targets {
+			if tg.Health != "up" {
+				return fmt.Errorf("target %v: health %q, last error %q", tg.Labels, tg.Health, tg.LastError)
+			}
 		}
-		for _, expr := range []string{
-			fmt.Sprintf(`up{job=%q, instance=%q} == 1`, jobName, exporterAddr),
-			fmt.Sprintf(`campaign_up{job=%q, instance=%q} == 1`, jobName, exporterAddr),
+		for expr, want := range map[string]int{
+			fmt.Sprintf(`up{job=%q} == 1`, jobName):                                databases,
+			fmt.Sprintf(`up{job=%q, instance=%q} == 1`, exporterJob, exporterAddr): 1,
+			fmt.Sprintf(`campaign_up{job=%q} == 1`, jobName):                       databases,
+			fmt.Sprintf(`campaign_exporter_build_info{job=%q}`, exporterJob):       1,
 		} {
-			if res, err := prom.query(expr); err != nil || len(res) != 1 {
-				return fmt.Errorf("%s: %d results, %v", expr, len(res), err)
+			if res, err := prom.query(expr); err != nil || len(res) != want {
+				return fmt.Errorf("%s: %d results, want %d (%v)", expr, len(res), want, err)
 			}
 		}
 		return nil
@@ -263,9 +518,9 @@ func checkTarget(t *testing.T, prom promAPI, exporterAddr string) {
 }
 
 // checkDashboard: once a few scrapes are in, every query of the shipped
-// dashboard, with $job and $instance set to the real values, returns data
-// (except the allow-listed ones) and no query fails.
-func checkDashboard(t *testing.T, prom promAPI, exporterAddr string) {
+// dashboard, with $job and $instance set to the healthy database, returns
+// data (except the allow-listed ones) and no query fails.
+func checkDashboard(t *testing.T, prom promAPI, _ string) {
 	queries, err := dashboards.Queries(dashboards.CampaignSystem)
 	if err != nil {
 		t.Fatal(err)
@@ -273,13 +528,14 @@ func checkDashboard(t *testing.T, prom promAPI, exporterAddr string) {
 	if len(queries) == 0 {
 		t.Fatal("the dashboard has no queries")
 	}
-	// What Grafana sends for a 1s scrape interval: $__rate_interval is
-	// max($__interval + scrape interval, 4 * scrape interval).
+	// What Grafana sends for the healthy database at this scrape interval:
+	// $__rate_interval is max($__interval + scrape interval, 4 * scrape
+	// interval).
 	vars := map[string]string{
 		"job":             jobName,
-		"instance":        exporterAddr,
-		"__interval":      interval.String(),
-		"__rate_interval": (4 * interval).String(),
+		"instance":        targetName(healthyTarget),
+		"__interval":      scrapeInterval.String(),
+		"__rate_interval": (4 * scrapeInterval).String(),
 		"__range":         "5m",
 	}
 	// A few scrapes, so that rate() has two samples in its window.
@@ -350,84 +606,27 @@ func checkDashboard(t *testing.T, prom promAPI, exporterAddr string) {
 	t.Logf("%d dashboard queries checked", len(results))
 }
 
-// isOrphanPage is the page the orphaned campaign_id must cause.
-func isOrphanPage(exporterAddr, status string) func(notifiedAlert) bool {
-	return func(a notifiedAlert) bool {
-		l := a.Labels
-		return a.Status == status &&
-			l["alertname"] == "CampaignHealthCheckFailed" &&
-			l["check"] == "Campaign ID Integrity" &&
-			l["severity"] == "critical" &&
-			l["job"] == jobName && l["instance"] == exporterAddr
+// checkCronPanel: the pg_cron panel's queries return the job of the
+// database with the pg_cron stand-in, labelled cron_job.
+func checkCronPanel(t *testing.T, prom promAPI) {
+	queries, err := dashboards.Queries(dashboards.CampaignSystem)
+	if err != nil {
+		t.Fatal(err)
 	}
-}
-
-// checkOrphanAlert: the healthy scenario pages nobody; an orphaned
-// campaign_id, made the way a restore with the campaign trigger disabled
-// makes it, pages CampaignHealthCheckFailed through Alertmanager; the
-// runbook's repair resolves it, and nothing else paged.
-func checkOrphanAlert(t *testing.T, db *pgtest.DB, prom promAPI, hook *webhook, exporterAddr string) {
-	// The rules have run for several evaluations on healthy data by now.
-	if res, err := prom.query(`count_over_time(ALERTS{severity="critical"}[1h])`); err != nil || len(res) != 0 {
-		t.Fatalf("critical alerts pending or firing on the healthy scenario (err %v): %v", err, res)
-	}
-
-	db.ApplyFile(t, "testdata/demo/faults.sql")
-	db.Exec(t, `SELECT campaign_fault_orphan_campaign()`)
-	wantHealth(t, db, "FAIL")
-	injected := time.Now()
-
-	firing := hook.waitFor(t, alertTimeout, "firing CampaignHealthCheckFailed{check=\"Campaign ID Integrity\"}", isOrphanPage(exporterAddr, "firing"))
-	t.Logf("fault notified after %s: %s", time.Since(injected).Round(100*time.Millisecond), firing)
-	if u := firing.Annotations["runbook_url"]; !strings.HasSuffix(u, "/alerts/runbooks.md#campaignhealthcheckfailed") {
-		t.Errorf("runbook_url = %q", u)
-	}
-
-	repair := runbookSQL(t, "### Clean up orphaned dim_date rows")
-	if err := db.ExecScript(repair); err != nil {
-		t.Fatalf("the runbook's repair failed: %v\n%s", err, repair)
-	}
-	wantHealth(t, db, "PASS")
-	repaired := time.Now()
-
-	resolved := hook.waitFor(t, alertTimeout, "resolved CampaignHealthCheckFailed{check=\"Campaign ID Integrity\"}", isOrphanPage(exporterAddr, "resolved"))
-	t.Logf("repair notified after %s: %s", time.Since(repaired).Round(100*time.Millisecond), resolved)
-
-	for _, a := range hook.received() {
-		if a.Labels["severity"] == "critical" && !isOrphanPage(exporterAddr, a.Status)(a) {
-			t.Errorf("unexpected critical notification: %s", a)
+	vars := map[string]string{"job": jobName, "instance": targetName("cron_refresh_failed")}
+	n := 0
+	for _, q := range queries {
+		if q.PanelTitle != "pg_cron jobs" {
+			continue
+		}
+		n++
+		expr := dashboards.Substitute(q.Expr, vars)
+		res, err := prom.query(expr)
+		if err != nil || len(res) != 1 || res[0].Metric["cron_job"] != "refresh-attribution" {
+			t.Errorf("%s: %v, %v", expr, res, err)
 		}
 	}
-}
-
-// wantHealth checks the database's own verdict on Campaign ID Integrity.
-func wantHealth(t *testing.T, db *pgtest.DB, status string) {
-	t.Helper()
-	var got, details string
-	db.QueryRow(t, `SELECT status, details FROM check_campaign_system_health() WHERE check_name = 'Campaign ID Integrity'`, []any{&got, &details})
-	if got != status {
-		t.Fatalf("check_campaign_system_health(): Campaign ID Integrity is %s (%s), want %s", got, details, status)
+	if n == 0 {
+		t.Error("no pg_cron panel")
 	}
-}
-
-// runbookSQL is the first ```sql block after heading in alerts/runbooks.md,
-// so the test runs the procedure the runbook tells operators to run.
-func runbookSQL(t *testing.T, heading string) string {
-	t.Helper()
-	doc := string(alerts.Runbooks)
-	i := strings.Index(doc, "\n"+heading+"\n")
-	if i < 0 {
-		t.Fatalf("runbooks.md has no section %q", heading)
-	}
-	section := doc[i+len(heading)+2:]
-	start := strings.Index(section, "```sql\n")
-	if start < 0 || strings.Contains(section[:start], "\n#") {
-		t.Fatalf("runbooks.md section %q has no sql block", heading)
-	}
-	block := section[start+len("```sql\n"):]
-	end := strings.Index(block, "\n```")
-	if end < 0 {
-		t.Fatalf("runbooks.md section %q: unterminated sql block", heading)
-	}
-	return block[:end]
 }

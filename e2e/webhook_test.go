@@ -21,7 +21,10 @@ type notifiedAlert struct {
 	Labels      map[string]string `json:"labels"`
 	Annotations map[string]string `json:"annotations"`
 	StartsAt    time.Time         `json:"startsAt"`
-	EndsAt      time.Time         `json:"endsAt"`
+	// Receiver is the receiver that sent it: the last element of the
+	// webhook URL's path.
+	Receiver string    `json:"-"`
+	EndsAt   time.Time `json:"endsAt"`
 }
 
 func (a notifiedAlert) String() string {
@@ -51,6 +54,7 @@ func newWebhook(t *testing.T) *webhook {
 	return w
 }
 
+// URL is the webhook's base URL; receivers post to URL()/RECEIVER.
 func (w *webhook) URL() string { return w.srv.URL + "/alerts" }
 
 func (w *webhook) serve(rw http.ResponseWriter, r *http.Request) {
@@ -62,6 +66,10 @@ func (w *webhook) serve(rw http.ResponseWriter, r *http.Request) {
 	}
 	if err == nil {
 		err = json.Unmarshal(body, &msg)
+	}
+	receiver := r.URL.Path[strings.LastIndexByte(r.URL.Path, '/')+1:]
+	for i := range msg.Alerts {
+		msg.Alerts[i].Receiver = receiver
 	}
 	w.mu.Lock()
 	if err != nil || r.Method != http.MethodPost || msg.Version != "4" {

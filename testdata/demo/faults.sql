@@ -182,6 +182,251 @@ BEGIN
 END
 $$;
 
+-- Faults for the rest of the alert table (alerts/runbooks.md), one per
+-- alert, each on otherwise healthy data. They are not part of
+-- campaign_inject_faults(); the end-to-end suite gives each its own database.
+--
+-- campaign_fault_holiday_trigger_disabled()
+-- campaign_fault_campaign_trigger_disabled()
+--   A restore that stopped after disabling the trigger (the guide's script
+--   has no set -e): the trigger stays disabled, nothing else changes yet.
+--   campaign_trigger_enabled{trigger} 0.
+--
+-- campaign_fault_check_function_missing()
+--   A non-transactional upgrade that dropped check_campaign_system_health()
+--   and failed before re-creating it: campaign_function_present 0, the
+--   health collector fails.
+--
+-- campaign_fault_slow_attribution()
+--   A migration shipped a calculate_campaign_attributions(date) that takes
+--   over a second per call (here: it waits 1.2s first). Attribution
+--   Calculation: SLOW.
+--
+-- campaign_fault_attribution_check_timeout()
+--   check_attribution_quality() outgrew the scrape deadline (here: it waits
+--   5s first): the attribution collector times out on every scrape.
+--
+-- campaign_fault_duplicate_campaigns()
+--   A restore that appended the campaigns instead of replacing them: a
+--   second copy of every campaign (new ids; same name, dates and weight).
+--   The originals stay primary (lower ids), so dim_date does not change;
+--   every attributed order is shared by twice as many campaigns, so Weight
+--   Distribution halves (scale 1: 0.7709 -> about 0.385). Campaign
+--   Overlaps grows (INFO); Revenue Balance stays PASS.
+--
+-- campaign_fault_stale_campaign_dates()
+--   A campaign's end date moved three days earlier while
+--   update_campaign_in_dim_date_v2_trigger was disabled (the lowest-id
+--   campaign that is the primary campaign of its own last day): dim_date
+--   still names it on days it no longer covers. No guide check notices;
+--   campaign_dim_date_stale_campaign_rows > 0.
+--
+-- campaign_fault_expired_backups()
+--   Backup rows of a repair 45 days ago that no weekly cleanup deleted:
+--   three dim_date_backup rows created 45 days ago.
+--
+-- campaign_fault_table_never_analyzed()
+--   orders reloaded with autovacuum disabled on it and its statistics reset
+--   (pg_stat_reset_single_table_counters, as after a restore onto a new
+--   table): 100 rows copied from the first orders, never analyzed. Revenue
+--   grows by their amount; every check stays PASS.
+--
+-- campaign_fault_unknown_status()
+--   A DBA adds a check to check_campaign_system_health(): "Legacy Campaign
+--   Names", status ERROR while dim_date rows carry the legacy campaign_name
+--   next to a campaign_id (the demo's 2022 campaign days), PASS once the
+--   monthly cleanup_legacy_campaign_names() has run. The original function
+--   is kept as check_campaign_system_health_base().
+--
+-- campaign_fault_cron_refresh_failed()
+--   Needs pg_cron or the stand-in schema (cron.job, cron.job_run_details):
+--   schedules the guide's hourly refresh-attribution job if missing, and
+--   records its latest run as failed ("materialized view ... does not
+--   exist": the materialized view was never created).
+
+CREATE OR REPLACE FUNCTION campaign_fault_holiday_trigger_disabled()
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    ALTER TABLE holidays DISABLE TRIGGER trigger_sync_holidays;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION campaign_fault_campaign_trigger_disabled()
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    ALTER TABLE campaigns DISABLE TRIGGER update_campaign_in_dim_date_v2_trigger;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION campaign_fault_check_function_missing()
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    DROP FUNCTION check_campaign_system_health();
+END
+$$;
+
+CREATE OR REPLACE FUNCTION campaign_fault_slow_attribution()
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF to_regprocedure('calculate_campaign_attributions_base(date)') IS NULL THEN
+        ALTER FUNCTION calculate_campaign_attributions(date) RENAME TO calculate_campaign_attributions_base;
+    END IF;
+    CREATE OR REPLACE FUNCTION calculate_campaign_attributions(p_date date)
+    RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    AS $f$
+    BEGIN
+        PERFORM pg_sleep(1.2);
+        RETURN calculate_campaign_attributions_base(p_date);
+    END
+    $f$;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION campaign_fault_attribution_check_timeout()
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF to_regprocedure('check_attribution_quality_base()') IS NULL THEN
+        ALTER FUNCTION check_attribution_quality() RENAME TO check_attribution_quality_base;
+    END IF;
+    CREATE OR REPLACE FUNCTION check_attribution_quality()
+    RETURNS TABLE(check_name text, status text, value numeric, description text)
+    LANGUAGE plpgsql STABLE
+    AS $f$
+    BEGIN
+        PERFORM pg_sleep(5);
+        RETURN QUERY SELECT * FROM check_attribution_quality_base();
+    END
+    $f$;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION campaign_fault_duplicate_campaigns()
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM campaigns) THEN
+        RAISE EXCEPTION 'campaign_fault_duplicate_campaigns: no campaigns';
+    END IF;
+    INSERT INTO campaigns (campaign_name, start_date, end_date, attribution_weight)
+    SELECT c.campaign_name, c.start_date, c.end_date, c.attribution_weight
+    FROM campaigns c
+    ORDER BY c.id;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION campaign_fault_stale_campaign_dates()
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_id bigint;
+BEGIN
+    SELECT min(c.id) INTO v_id
+    FROM campaigns c
+    JOIN dim_date d ON d.date = c.end_date AND d.campaign_id = c.id
+    WHERE c.end_date - c.start_date >= 3;
+    IF v_id IS NULL THEN
+        RAISE EXCEPTION 'campaign_fault_stale_campaign_dates: no campaign is the primary campaign of its last day';
+    END IF;
+    ALTER TABLE campaigns DISABLE TRIGGER update_campaign_in_dim_date_v2_trigger;
+    UPDATE campaigns SET end_date = end_date - 3, updated_at = now() WHERE id = v_id;
+    ALTER TABLE campaigns ENABLE TRIGGER update_campaign_in_dim_date_v2_trigger;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION campaign_fault_expired_backups()
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    INSERT INTO dim_date_backup (date, is_holiday, holiday_name, campaign_id, campaign_name, reason, created_at)
+    SELECT d.date, d.is_holiday, d.holiday_name, d.campaign_id, d.campaign_name,
+           'sync_all_existing_holidays', now() - interval '45 days'
+    FROM dim_date d
+    ORDER BY d.date
+    LIMIT 3;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION campaign_fault_table_never_analyzed()
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    ALTER TABLE orders SET (autovacuum_enabled = false);
+    PERFORM pg_stat_reset_single_table_counters('orders'::regclass);
+    INSERT INTO orders (order_date, total_amount, status)
+    SELECT o.order_date, o.total_amount, o.status
+    FROM orders o
+    ORDER BY o.id
+    LIMIT 100;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION campaign_fault_unknown_status()
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF to_regprocedure('check_campaign_system_health_base()') IS NULL THEN
+        ALTER FUNCTION check_campaign_system_health() RENAME TO check_campaign_system_health_base;
+    END IF;
+    CREATE OR REPLACE FUNCTION check_campaign_system_health()
+    RETURNS TABLE(check_name text, status text, details text)
+    LANGUAGE plpgsql STABLE
+    AS $f$
+    #variable_conflict use_column
+    DECLARE
+        n bigint;
+    BEGIN
+        RETURN QUERY SELECT * FROM check_campaign_system_health_base();
+        SELECT count(*) INTO n
+        FROM dim_date d
+        WHERE d.campaign_id IS NOT NULL AND d.campaign_name IS NOT NULL;
+        check_name := 'Legacy Campaign Names';
+        status := CASE WHEN n = 0 THEN 'PASS' ELSE 'ERROR' END;
+        details := n || ' 筆 dim_date 記錄仍有舊版 campaign_name';
+        RETURN NEXT;
+    END
+    $f$;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION campaign_fault_cron_refresh_failed()
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_job bigint;
+BEGIN
+    IF to_regclass('cron.job') IS NULL OR to_regclass('cron.job_run_details') IS NULL THEN
+        RAISE EXCEPTION 'campaign_fault_cron_refresh_failed: no cron.job / cron.job_run_details (install pg_cron or the stand-in)';
+    END IF;
+    SELECT j.jobid INTO v_job FROM cron.job j WHERE j.jobname = 'refresh-attribution';
+    IF v_job IS NULL THEN
+        INSERT INTO cron.job (schedule, command, jobname)
+        VALUES ('0 * * * *', 'SELECT refresh_attribution_analysis();', 'refresh-attribution')
+        RETURNING jobid INTO v_job;
+    END IF;
+    INSERT INTO cron.job_run_details (jobid, command, status, return_message, start_time, end_time)
+    VALUES (v_job, 'SELECT refresh_attribution_analysis();',
+            'failed', 'ERROR:  relation "revenue_attribution_analysis_materialized" does not exist',
+            now() - interval '2 seconds', now() - interval '1 second');
+END
+$$;
+
 CREATE OR REPLACE FUNCTION campaign_inject_faults()
 RETURNS void
 LANGUAGE plpgsql
