@@ -345,6 +345,12 @@ func (m *managed) logResult(err error) {
 		}
 		return
 	}
+	if errors.Is(err, context.Canceled) {
+		// Every scrape waiting for this run went away: that says nothing
+		// about the collector.
+		level.Debug(m.logger).Log("msg", "collector run abandoned by its scrapers", "err", err)
+		return
+	}
 	msg := err.Error()
 	switch {
 	case msg == m.lastErr:
