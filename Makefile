@@ -35,14 +35,21 @@ DEMO_DB  ?= campaign_demo
 DEMO_SCALE ?= 1
 DEMO_LISTEN ?= :9817
 
-.PHONY: all build test lint vet gotest rules demo demo-db e2e bench bench-schema load clean tools
+.PHONY: all build test lint vet gotest rules demo demo-db e2e bench bench-schema load clean tools pgcheck pgcheck-demo
 
 all: build
 
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BINARY) .
 
-test: vet rules gotest
+test: pgcheck vet rules gotest
+
+# Stops at once, before the build, when no PostgreSQL can be had (saying how
+# to install it); gotest, e2e and demo then use or start one.
+pgcheck:
+	@scripts/pg-throwaway.sh --check CAMPAIGN_TEST_DSN
+pgcheck-demo:
+	@PGADMIN='$(PGADMIN)' scripts/pg-throwaway.sh --check PGADMIN
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
@@ -77,11 +84,11 @@ tools: $(PROMTOOL) $(PROMETHEUS) $(ALERTMANAGER)
 demo-db:
 	PGADMIN='$(PGADMIN)' DEMO_DB='$(DEMO_DB)' DEMO_SCALE='$(DEMO_SCALE)' scripts/demo-db.sh
 
-demo: build
+demo: pgcheck-demo build
 	PGADMIN='$(PGADMIN)' DEMO_DB='$(DEMO_DB)' DEMO_SCALE='$(DEMO_SCALE)' DEMO_LISTEN='$(DEMO_LISTEN)' \
 		scripts/pg-throwaway.sh PGADMIN sh -c 'scripts/demo-db.sh && exec scripts/demo.sh'
 
-e2e: build $(PROMETHEUS) $(ALERTMANAGER)
+e2e: pgcheck build $(PROMETHEUS) $(ALERTMANAGER)
 	PROMETHEUS_BIN=$(PROMETHEUS) ALERTMANAGER_BIN=$(ALERTMANAGER) EXPORTER_BIN=$(CURDIR)/$(BINARY) \
 		scripts/pg-throwaway.sh CAMPAIGN_TEST_DSN $(GO) test -tags e2e -count=1 -v ./e2e/
 

@@ -3,6 +3,8 @@
 # starting a throwaway one when none is given and the local one is not usable.
 #
 #   scripts/pg-throwaway.sh VAR COMMAND [ARG...]
+#   scripts/pg-throwaway.sh --check VAR    only tell whether it could (at once,
+#                                          before a long build), exit 1 if not
 #
 # VAR is the variable the command reads the server's admin DSN from
 # (CAMPAIGN_TEST_DSN for the tests, PGADMIN for the demo).
@@ -22,8 +24,13 @@
 # postgresql@* kegs.
 set -euo pipefail
 
-if [ $# -lt 2 ]; then
-	echo "usage: $0 VAR COMMAND [ARG...]" >&2
+check=""
+if [ "${1:-}" = --check ]; then
+	check=1
+	shift
+fi
+if [ $# -lt $((check ? 1 : 2)) ]; then
+	echo "usage: $0 VAR COMMAND [ARG...] | $0 --check VAR" >&2
 	exit 2
 fi
 var=$1
@@ -33,10 +40,15 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 default_dsn='postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable'
 
 say() { echo "pg-throwaway: $*" >&2; }
+# run: runs the command in place of this script (or, with --check, says yes).
+run() {
+	[ -z "$check" ] || exit 0
+	exec "$@"
+}
 
 # 1. A server given by the caller.
 if [ -n "${!var:-}" ]; then
-	exec "$@"
+	run "$@"
 fi
 
 # find_bindir: the directory holding initdb, pg_ctl and postgres, or nothing.
@@ -83,13 +95,13 @@ fi
 if [ -n "$psql" ]; then
 	if [ "$(PGCONNECT_TIMEOUT=3 "$psql" -X -w -qAt "$default_dsn" -c 'SHOW is_superuser' 2>/dev/null)" = on ]; then
 		export "$var=$default_dsn"
-		exec "$@"
+		run "$@"
 	fi
 elif [ -z "$bindir" ] && [ "$var" = CAMPAIGN_TEST_DSN ] && (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then
 	# No client to check it with, but something listens: the tests (which need
 	# no client) try it, as they always did.
 	export "$var=$default_dsn"
-	exec "$@"
+	run "$@"
 fi
 
 # 3. A throwaway cluster.
@@ -114,6 +126,7 @@ if [ "$(id -u)" = 0 ]; then
 	fi
 	owner=postgres
 fi
+[ -z "$check" ] || exit 0
 as_owner() {
 	if [ -z "$owner" ]; then
 		"$@"
