@@ -90,6 +90,12 @@ elif command -v psql >/dev/null 2>&1; then
 	psql=$(command -v psql)
 fi
 
+# --check needs no connection when a cluster can be made.
+if [ -n "$check" ] && [ -n "$bindir" ] && { [ "$var" != PGADMIN ] || [ -n "$psql" ]; } &&
+	{ [ "$(id -u)" != 0 ] || id postgres >/dev/null 2>&1; }; then
+	exit 0
+fi
+
 # 2. The local server, when it is usable as is. A quick check: a refused
 # connection or a password request fails at once.
 if [ -n "$psql" ]; then
