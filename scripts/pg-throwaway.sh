@@ -169,11 +169,11 @@ if [ $((${#run} + 16)) -gt 100 ] || ! as_owner test -w "$run" -a -x "$run"; then
 	say "using $run ($state is out of reach of user ${owner:-$(id -un)} or too deep for a socket path)"
 fi
 
-started=""
 cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM HUP
-	if [ -n "$started" ]; then
+	# Also a server that pg_ctl gave up waiting for.
+	if [ -f "$run/data/postmaster.pid" ]; then
 		as_owner "$bindir/pg_ctl" -D "$run/data" -m fast -w -t 30 stop >/dev/null 2>&1 ||
 			as_owner "$bindir/pg_ctl" -D "$run/data" -m immediate -w stop >/dev/null 2>&1 || true
 	fi
@@ -185,6 +185,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 trap 'exit 129' HUP
 
+say "no server given in $var and none usable as is at 127.0.0.1:5432 (user postgres, no password): making a throwaway one"
 password=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
 (umask 077 && printf '%s\n' "$password" >"$run/pw")
 [ -z "$owner" ] || chown "$owner" "$run/pw"
@@ -206,7 +207,6 @@ for attempt in 1 2 3 4 5 6 7 8; do
 		-o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories='$run'" \
 		-o "-c password_encryption=scram-sha-256 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
 		start >/dev/null 2>&1; then
-		started=1
 		break
 	fi
 	if ! grep -q 'could not bind\|could not create any TCP/IP sockets\|already in use' "$run/server.log" 2>/dev/null || [ "$attempt" = 8 ]; then
