@@ -40,15 +40,15 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 default_dsn='postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable'
 
 say() { echo "pg-throwaway: $*" >&2; }
-# run: runs the command in place of this script (or, with --check, says yes).
-run() {
+# proceed: runs the command in place of this script (or, with --check, says yes).
+proceed() {
 	[ -z "$check" ] || exit 0
 	exec "$@"
 }
 
 # 1. A server given by the caller.
 if [ -n "${!var:-}" ]; then
-	run "$@"
+	proceed "$@"
 fi
 
 # find_bindir: the directory holding initdb, pg_ctl and postgres, or nothing.
@@ -101,13 +101,13 @@ fi
 if [ -n "$psql" ]; then
 	if [ "$(PGCONNECT_TIMEOUT=3 "$psql" -X -w -qAt "$default_dsn" -c 'SHOW is_superuser' 2>/dev/null)" = on ]; then
 		export "$var=$default_dsn"
-		run "$@"
+		proceed "$@"
 	fi
 elif [ -z "$bindir" ] && [ "$var" = CAMPAIGN_TEST_DSN ] && (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null; then
 	# No client to check it with, but something listens: the tests (which need
 	# no client) try it, as they always did.
 	export "$var=$default_dsn"
-	run "$@"
+	proceed "$@"
 fi
 
 # 3. A throwaway cluster.
