@@ -4,6 +4,11 @@
 #               data and a few injected faults, and the exporter serving it
 #   make test   everything CI runs: vet, Go tests on a real PostgreSQL, rules
 #
+# Both use the server named by PGADMIN (demo) or CAMPAIGN_TEST_DSN (tests),
+# else the local one at 127.0.0.1:5432 when user postgres gets in without a
+# password, else a throwaway cluster that lives as long as the command
+# (scripts/pg-throwaway.sh).
+#
 # Tools the tests need are built from the Go module proxy at pinned versions
 # into .tools/bin, once.
 
@@ -25,20 +30,27 @@ BRANCH   ?= $(shell git rev-parse --abbrev-ref HEAD 2>/dev/null || echo unknown)
 VPKG     := github.com/prometheus/common/version
 LDFLAGS  := -X $(VPKG).Version=$(VERSION) -X $(VPKG).Revision=$(REVISION) -X $(VPKG).Branch=$(BRANCH) -X $(VPKG).BuildUser=campaign_exporter
 
-# The demo database and the DSN the exporter serves it with.
-PGADMIN  ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
+# The demo database and the server it is created on (empty: see above).
+PGADMIN  ?=
 DEMO_DB  ?= campaign_demo
 DEMO_SCALE ?= 1
 DEMO_LISTEN ?= :9817
 
-.PHONY: all build test lint vet gotest rules demo demo-db e2e bench bench-schema load clean tools
+.PHONY: all build test lint vet gotest rules demo demo-db e2e bench bench-schema load clean tools pgcheck pgcheck-demo
 
 all: build
 
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BINARY) .
 
-test: vet rules gotest
+test: pgcheck vet rules gotest
+
+# Stops at once, before the build, when no PostgreSQL can be had (saying how
+# to install it); gotest, e2e and demo then use or start one.
+pgcheck:
+	@scripts/pg-throwaway.sh --check CAMPAIGN_TEST_DSN
+pgcheck-demo:
+	@PGADMIN='$(PGADMIN)' scripts/pg-throwaway.sh --check PGADMIN
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
@@ -46,7 +58,7 @@ vet:
 	$(GO) vet -tags e2e ./e2e/
 
 gotest:
-	$(GO) test -count=1 ./...
+	scripts/pg-throwaway.sh CAMPAIGN_TEST_DSN $(GO) test -count=1 ./...
 
 rules: $(PROMTOOL)
 	$(PROMTOOL) check rules alerts/campaign-alerts.yml
@@ -76,11 +88,13 @@ tools: $(PROMTOOL) $(PROMETHEUS) $(ALERTMANAGER) $(AMTOOL)
 demo-db:
 	PGADMIN='$(PGADMIN)' DEMO_DB='$(DEMO_DB)' DEMO_SCALE='$(DEMO_SCALE)' scripts/demo-db.sh
 
-demo: build demo-db
-	PGADMIN='$(PGADMIN)' DEMO_DB='$(DEMO_DB)' DEMO_LISTEN='$(DEMO_LISTEN)' scripts/demo.sh
+demo: pgcheck-demo build
+	PGADMIN='$(PGADMIN)' DEMO_DB='$(DEMO_DB)' DEMO_SCALE='$(DEMO_SCALE)' DEMO_LISTEN='$(DEMO_LISTEN)' \
+		scripts/pg-throwaway.sh PGADMIN sh -c 'scripts/demo-db.sh && exec scripts/demo.sh'
 
-e2e: build $(PROMETHEUS) $(ALERTMANAGER) $(AMTOOL)
-	PROMETHEUS_BIN=$(PROMETHEUS) ALERTMANAGER_BIN=$(ALERTMANAGER) AMTOOL_BIN=$(AMTOOL) EXPORTER_BIN=$(CURDIR)/$(BINARY) $(GO) test -tags e2e -count=1 -v ./e2e/
+e2e: pgcheck build $(PROMETHEUS) $(ALERTMANAGER) $(AMTOOL)
+	PROMETHEUS_BIN=$(PROMETHEUS) ALERTMANAGER_BIN=$(ALERTMANAGER) AMTOOL_BIN=$(AMTOOL) EXPORTER_BIN=$(CURDIR)/$(BINARY) \
+		scripts/pg-throwaway.sh CAMPAIGN_TEST_DSN $(GO) test -tags e2e -count=1 -v ./e2e/
 
 bench-schema:
 	scripts/bench-schema.sh
@@ -96,4 +110,4 @@ load:
 	$(GO) run ./internal/bench -load -duration=$(LOAD_DURATION) -scrapers=$(LOAD_SCRAPERS)
 
 clean:
-	rm -rf $(BINARY) .tools .demo
+	rm -rf $(BINARY) .tools .demo .pg

@@ -347,7 +347,7 @@ func TestRefusedConnectionsBackOffToLiveOnes(t *testing.T) {
 	db.ApplyFile(t, "testdata/scenario.sql")
 	role, password := secLoginRole(t)
 	secAdminExec(t, fmt.Sprintf("ALTER ROLE %s CONNECTION LIMIT 2", role))
-	dsn := secURL(role, password, "127.0.0.1:5432", db.Name)
+	dsn := secURL(role, password, db.TargetAddr(), db.Name)
 	args := []string{"--db.max-connections=3"}
 	for _, c := range binaryCollectors {
 		args = append(args, "--collector."+c+".min-interval=0")

@@ -15,8 +15,15 @@ case "$DEMO_DB" in *[!a-z0-9_]*|"") echo "DEMO_DB must match [a-z0-9_]+" >&2; ex
 command -v psql >/dev/null || { echo "psql not found: install PostgreSQL's client (apt-get install postgresql-client)" >&2; exit 1; }
 
 psql_admin() { psql "$PGADMIN" -v ON_ERROR_STOP=1 -qAt "$@"; }
-base=${PGADMIN%%\?*}
-db_dsn="${base%/*}/$DEMO_DB?sslmode=disable"
+# with_db DSN NAME: the DSN pointed at database NAME, its parameters (a
+# socket's host=, sslmode) kept; URL or key=value form.
+with_db() {
+  case $1 in
+  postgres://* | postgresql://*) printf '%s\n' "$1" | sed -E "s#^(postgres(ql)?://[^/?]*)(/[^?]*)?#\\1/$2#" ;;
+  *) printf '%s dbname=%s\n' "$1" "$2" ;;
+  esac
+}
+db_dsn=$(with_db "$PGADMIN" "$DEMO_DB")
 
 echo "demo: recreating database $DEMO_DB"
 psql_admin -c "DROP DATABASE IF EXISTS $DEMO_DB WITH (FORCE)" -c "CREATE DATABASE $DEMO_DB"

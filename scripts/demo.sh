@@ -7,8 +7,16 @@ PGADMIN=${PGADMIN:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
 DEMO_DB=${DEMO_DB:-campaign_demo}
 DEMO_LISTEN=${DEMO_LISTEN:-:9817}
 
-base=${PGADMIN%%\?*}
-export DATA_SOURCE_NAME="${base%/*}/$DEMO_DB?sslmode=disable"
+# with_db DSN NAME: the DSN pointed at database NAME, its parameters (a
+# socket's host=, sslmode) kept; URL or key=value form.
+with_db() {
+  case $1 in
+  postgres://* | postgresql://*) printf '%s\n' "$1" | sed -E "s#^(postgres(ql)?://[^/?]*)(/[^?]*)?#\\1/$2#" ;;
+  *) printf '%s dbname=%s\n' "$1" "$2" ;;
+  esac
+}
+DATA_SOURCE_NAME=$(with_db "$PGADMIN" "$DEMO_DB")
+export DATA_SOURCE_NAME
 port=${DEMO_LISTEN##*:}
 
 cat <<MSG

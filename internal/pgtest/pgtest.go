@@ -3,6 +3,9 @@
 //
 // The server is named by CAMPAIGN_TEST_DSN (a DSN of a role allowed to create
 // databases); without it, the local server at 127.0.0.1:5432 as user postgres.
+// make test sets it to a throwaway cluster when that server is not usable
+// (scripts/pg-throwaway.sh): a Unix-socket DSN, postgres://u:pw@/db?host=/dir&port=N,
+// where the socket trusts every role and 127.0.0.1:N asks for passwords.
 // Without a reachable server the tests fail, saying how to get one.
 package pgtest
 
@@ -11,6 +14,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -91,9 +95,8 @@ func NewEmpty(tb testing.TB) *DB {
 	admin, err := pgx.Connect(ctx, AdminDSN())
 	if err != nil {
 		tb.Fatalf("pgtest: cannot reach the test PostgreSQL server: %v\n"+
-			"Start one at 127.0.0.1:5432 with user postgres and trust auth "+
-			"(on Debian: apt-get install postgresql; pg_ctlcluster <version> main start), "+
-			"or point %s at a role that may create databases.", err, EnvDSN)
+			"Run the tests with make test, which starts a throwaway server when "+
+			"none is given, or point %s at a role that may create databases.", err, EnvDSN)
 	}
 	defer admin.Close(ctx)
 
@@ -177,15 +180,22 @@ func (db *DB) QueryRow(tb testing.TB, sql string, dest []any, args ...any) {
 }
 
 // DSNAs is the database's DSN for another role (no password: the test server
-// trusts local connections), for least-privilege tests.
+// trusts local connections, or its socket), for least-privilege tests.
 func (db *DB) DSNAs(role string) string {
 	cfg, err := pgx.ParseConfig(db.DSN)
 	if err != nil {
 		panic(err)
 	}
 	u := url.URL{Scheme: "postgres", User: url.User(role), Host: fmt.Sprintf("%s:%d", cfg.Host, cfg.Port), Path: "/" + db.Name, RawQuery: "sslmode=disable"}
+	if isSocket(cfg.Host) {
+		u.Host = ""
+		u.RawQuery = fmt.Sprintf("host=%s&port=%d&sslmode=disable", url.PathEscape(cfg.Host), cfg.Port)
+	}
 	return u.String()
 }
+
+// isSocket tells a Unix-socket directory from a TCP host.
+func isSocket(host string) bool { return strings.HasPrefix(host, "/") }
 
 // withDatabase points a URL or keyword/value DSN at another database.
 func withDatabase(dsn, name string) string {
@@ -213,23 +223,36 @@ func firstLine(s string) string {
 func sleepBriefly() { time.Sleep(5 * time.Millisecond) }
 
 // DSNVia is the database's admin DSN with host and port replaced by addr
-// (a Proxy's), for fault tests.
+// (a Proxy's), for fault tests. A socket's host and port parameters go, so
+// that the connection takes addr over TCP.
 func (db *DB) DSNVia(addr string) string {
 	u, err := url.Parse(db.DSN)
 	if err != nil {
 		panic(err)
 	}
 	u.Host = addr
+	q := u.Query()
+	if isSocket(q.Get("host")) {
+		q.Del("host")
+		q.Del("port")
+		u.RawQuery = q.Encode()
+	}
 	return u.String()
 }
 
-// TargetAddr is the test server's host:port.
+// TargetAddr is the test server's TCP host:port. For a server reached through
+// a Unix socket, the same port on 127.0.0.1, where the throwaway cluster
+// also listens (with passwords).
 func (db *DB) TargetAddr() string {
 	cfg, err := pgx.ParseConfig(db.DSN)
 	if err != nil {
 		panic(err)
 	}
-	return fmt.Sprintf("%s:%d", cfg.Host, cfg.Port)
+	host := cfg.Host
+	if isSocket(host) {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, fmt.Sprint(cfg.Port))
 }
 
 // FlushStats makes the statistics of the writes done so far visible in

@@ -36,3 +36,28 @@ func TestWithDatabase(t *testing.T) {
 		}
 	}
 }
+
+// The throwaway cluster of make test is reached through a Unix socket, and
+// on the same port of 127.0.0.1 with a password.
+func TestSocketDSNs(t *testing.T) {
+	db := &DB{Name: "x", DSN: "postgres://postgres:pw@/x?host=/tmp/s%20d&port=5999&sslmode=disable"}
+	if got, want := db.TargetAddr(), "127.0.0.1:5999"; got != want {
+		t.Errorf("TargetAddr = %q, want %q", got, want)
+	}
+	if got, want := db.DSNVia("127.0.0.1:7"), "postgres://postgres:pw@127.0.0.1:7/x?sslmode=disable"; got != want {
+		t.Errorf("DSNVia = %q, want %q", got, want)
+	}
+	if got, want := db.DSNAs("r"), "postgres://r@/x?host=%2Ftmp%2Fs%20d&port=5999&sslmode=disable"; got != want {
+		t.Errorf("DSNAs = %q, want %q", got, want)
+	}
+	tcp := &DB{Name: "x", DSN: "postgres://postgres@127.0.0.1:5432/x?sslmode=disable"}
+	if got, want := tcp.TargetAddr(), "127.0.0.1:5432"; got != want {
+		t.Errorf("TargetAddr = %q, want %q", got, want)
+	}
+	if got, want := tcp.DSNVia("127.0.0.1:7"), "postgres://postgres@127.0.0.1:7/x?sslmode=disable"; got != want {
+		t.Errorf("DSNVia = %q, want %q", got, want)
+	}
+	if got, want := tcp.DSNAs("r"), "postgres://r@127.0.0.1:5432/x?sslmode=disable"; got != want {
+		t.Errorf("DSNAs = %q, want %q", got, want)
+	}
+}
