@@ -42,8 +42,9 @@ import (
 // drives every endpoint including failed reloads, and looks for the
 // password in all output and every response.
 //
-// The local test server trusts loopback connections (pg_hba "trust"), so
-// it never checks the password: a wrong password cannot be rejected here.
+// The test server may trust loopback connections (pg_hba "trust"; the
+// throwaway cluster of make test asks for passwords on TCP), so a wrong
+// password cannot be relied on to be rejected here.
 // The broken DSNs fail the other ways a server or network refuses: a
 // closed port, a database the server rejects, an unparsable DSN.
 func TestSecretsNeverShown(t *testing.T) {
