@@ -47,6 +47,7 @@
 --     next run reports with the statement that drops it.
 
 \set ON_ERROR_STOP 1
+\set AUTOCOMMIT on
 \pset pager off
 \if :{?apply}
 \else
@@ -56,8 +57,18 @@
 \else
   \set lock_timeout 5s
 \endif
+\if :{?statement_timeout}
+\else
+  \set statement_timeout 0
+\endif
+\if :{?show_replace}
+\else
+  \set show_replace 0
+\endif
 SELECT lower(:'apply') IN ('1', 't', 'true', 'y', 'yes', 'on') AS campaign_install_apply,
-       current_database() AS campaign_install_db
+       lower(:'show_replace') IN ('1', 't', 'true', 'y', 'yes', 'on') AS campaign_install_show_replace,
+       format('Campaign system safe install: database %s, schema public, reference schema of this release',
+              quote_ident(current_database())) AS campaign_install_header
 \gset
 
 DO $$
@@ -213,7 +224,8 @@ WITH ns AS (
                     CASE tr.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' WHEN 'f' THEN 'foreign table'
                                     WHEN 'S' THEN 'sequence' WHEN 'i' THEN 'index' ELSE 'relation' END || '; left alone'
            END AS note,
-           NULL::text AS validate
+           NULL::text AS validate,
+           NULL::text AS replace
     FROM rt LEFT JOIN tr ON tr.relname = rt.relname
 ), columns AS (
     SELECT 200, d.attrelid::bigint * 10000 + d.attnum, 'column', d.relname || '.' || d.attname,
@@ -245,7 +257,7 @@ WITH ns AS (
                    'default ' || coalesce(t.expr, 'none') || ', this release: ' || coalesce(d.expr, 'none') END
            ) || '; left alone'
            END,
-           NULL::text
+           NULL::text, NULL::text
     FROM rcoldef d
     JOIN tr ON tr.relname = d.relname AND tr.relkind IN ('r', 'p')
     LEFT JOIN tcol t ON t.relname = d.relname AND t.attname = d.attname
@@ -296,6 +308,12 @@ WITH ns AS (
                       OR (same.conname IS NULL AND NOT equiv.convalidated)) THEN
                'ALTER TABLE public.' || quote_ident(k.relname) || ' VALIDATE CONSTRAINT ' ||
                quote_ident(coalesce(same.conname, equiv.conname, k.conname))
+           END,
+           CASE WHEN same.conname IS NOT NULL AND same.def <> k.def AND tr.relkind IN ('r', 'p') THEN
+               'ALTER TABLE public.' || quote_ident(k.relname) || ' DROP CONSTRAINT ' || quote_ident(k.conname) ||
+               ', ADD CONSTRAINT ' || quote_ident(k.conname) || ' ' || k.def ||
+               CASE WHEN k.contype IN ('c', 'f') THEN ' NOT VALID;' || E'\n' || 'ALTER TABLE public.' ||
+                    quote_ident(k.relname) || ' VALIDATE CONSTRAINT ' || quote_ident(k.conname) ELSE '' END
            END
     FROM rcon k
     LEFT JOIN tr ON tr.relname = k.relname
@@ -343,7 +361,11 @@ WITH ns AS (
                 WHEN same.shape <> r.shape THEN 'defined as ' || same.def || ', this release: ' || r.def || '; left alone'
                 WHEN NOT same.indisvalid THEN 'INVALID (a failed concurrent build): drop it, then run the install again'
            END,
-           NULL::text
+           NULL::text,
+           CASE WHEN same.name IS NOT NULL AND same.shape <> r.shape THEN
+               'DROP INDEX CONCURRENTLY public.' || quote_ident(r.name) || ';' || E'\n' ||
+               regexp_replace(r.def, '^CREATE (UNIQUE )?INDEX ', 'CREATE \1INDEX CONCURRENTLY ')
+           END
     FROM rixs r
     LEFT JOIN tr ON tr.relname = r.name
     LEFT JOIN tixs same ON same.name = r.name
@@ -376,7 +398,12 @@ WITH ns AS (
                 WHEN same.proname IS NULL AND other.sigs IS NOT NULL THEN
                     'exists only as ' || other.sigs || '; left alone, no overload added'
            END,
-           NULL::text
+           NULL::text,
+           CASE WHEN same.proname IS NOT NULL AND same.result = f.result AND same.def IS DISTINCT FROM f.def THEN f.def
+                WHEN same.proname IS NOT NULL AND same.result <> f.result THEN
+                    'DROP FUNCTION public.' || quote_ident(f.proname) || '(' || f.args || ');' || E'\n' ||
+                    regexp_replace(f.def, '^CREATE OR REPLACE ', 'CREATE ')
+           END
     FROM rf f
     LEFT JOIN tf same ON same.proname = f.proname AND same.args = f.args
     LEFT JOIN LATERAL (
@@ -405,7 +432,15 @@ WITH ns AS (
                 WHEN t.cols <> v.cols THEN 'columns (' || t.cols || '), this release: (' || v.cols || '); left alone'
                 WHEN t.def <> v.def THEN 'definition differs from this release''s; left alone'
            END,
-           NULL::text
+           NULL::text,
+           CASE WHEN tr.relkind = v.relkind AND v.relkind = 'v' AND t.cols = v.cols AND t.def <> v.def THEN
+                    'CREATE OR REPLACE VIEW public.' || quote_ident(v.relname) || E' AS\n' || v.def
+                WHEN tr.relkind = v.relkind AND (t.cols <> v.cols OR t.def <> v.def) THEN
+                    CASE v.relkind WHEN 'v' THEN 'DROP VIEW public.' ELSE 'DROP MATERIALIZED VIEW public.' END ||
+                    quote_ident(v.relname) || ';' || E'\n' ||
+                    CASE v.relkind WHEN 'v' THEN 'CREATE VIEW public.' ELSE 'CREATE MATERIALIZED VIEW public.' END ||
+                    quote_ident(v.relname) || E' AS\n' || v.def
+           END
     FROM rv v
     LEFT JOIN tr ON tr.relname = v.relname
     LEFT JOIN LATERAL (
@@ -434,15 +469,22 @@ WITH ns AS (
                CASE t.tgenabled WHEN 'D' THEN 'DISABLED, left disabled'
                                 WHEN 'R' THEN 'enabled for replica sessions only, left so'
                                 WHEN 'A' THEN 'enabled always, left so' END,
-               CASE WHEN t.tgname IS NOT NULL AND (t.def <> g.def OR t.tgenabled <> 'O') THEN 'left alone' END),
-           NULL::text
+               CASE WHEN t.def <> g.def THEN 'left alone' END),
+           NULL::text,
+           CASE WHEN t.def <> g.def THEN
+               'DROP TRIGGER ' || quote_ident(g.tgname) || ' ON public.' || quote_ident(g.relname) || ';' || E'\n' || g.def ||
+               CASE t.tgenabled WHEN 'O' THEN ''
+                   ELSE ';' || E'\n' || 'ALTER TABLE public.' || quote_ident(g.relname) || ' ' ||
+                        CASE t.tgenabled WHEN 'D' THEN 'DISABLE' WHEN 'R' THEN 'ENABLE REPLICA' ELSE 'ENABLE ALWAYS' END ||
+                        ' TRIGGER ' || quote_ident(g.tgname) END
+           END
     FROM rtg g
     LEFT JOIN tr ON tr.relname = g.relname
     LEFT JOIN ttg t ON t.relname = g.relname AND t.tgname = g.tgname
 ), unsupported AS (
     -- Kinds of reference objects this script does not know how to add.
     SELECT 900, c.oid::bigint, 'unsupported', c.relname::text, 'missing', 'manual', NULL::text,
-           'a relation of kind ' || c.relkind::text || ' in the reference schema; create it by hand', NULL::text
+           'a relation of kind ' || c.relkind::text || ' in the reference schema; create it by hand', NULL::text, NULL::text
     FROM pg_class c, ns
     WHERE c.relnamespace = ns.ref
       AND (c.relkind NOT IN ('r', 'p', 'v', 'm', 'i', 'S')
@@ -451,15 +493,15 @@ WITH ns AS (
                                                   AND d.deptype IN ('a', 'i'))))
     UNION ALL
     SELECT 900, p.oid::bigint, 'unsupported', p.proname::text, 'missing', 'manual', NULL,
-           'a routine of kind ' || p.prokind::text || ' in the reference schema; create it by hand', NULL
+           'a routine of kind ' || p.prokind::text || ' in the reference schema; create it by hand', NULL, NULL
     FROM pg_proc p, ns WHERE p.pronamespace = ns.ref AND p.prokind NOT IN ('f', 'p')
     UNION ALL
     SELECT 900, t.oid::bigint, 'unsupported', t.typname::text, 'missing', 'manual', NULL,
-           'a type in the reference schema; create it by hand', NULL
+           'a type in the reference schema; create it by hand', NULL, NULL
     FROM pg_type t, ns
     WHERE t.typnamespace = ns.ref AND t.typrelid = 0
       AND NOT EXISTS (SELECT 1 FROM pg_type e WHERE e.typarray = t.oid)
-), plan(ord, seq, kind, object, state, action, stmt, note, validate) AS (
+), plan(ord, seq, kind, object, state, action, stmt, note, validate, replace) AS (
     SELECT * FROM tables
     UNION ALL SELECT * FROM columns
     UNION ALL SELECT * FROM constraints
@@ -471,7 +513,7 @@ WITH ns AS (
 )
 SELECT coalesce(jsonb_agg(jsonb_build_object(
            'ord', ord, 'seq', seq, 'kind', kind, 'object', object, 'state', state, 'action', action,
-           'stmt', stmt, 'note', nullif(note, ''), 'validate', validate) ORDER BY ord, seq), '[]') AS campaign_install_plan
+           'stmt', stmt, 'note', nullif(note, ''), 'validate', validate, 'replace', replace) ORDER BY ord, seq), '[]') AS campaign_install_plan
 FROM plan
 \gset
 
@@ -479,7 +521,7 @@ ROLLBACK;
 -- ---------------------------------------------------------------------------
 
 \echo
-\echo 'Campaign system safe install, database' :"campaign_install_db" ', schema public'
+\echo :campaign_install_header
 \if :campaign_install_apply
 \echo 'Mode: APPLY'
 \else
@@ -511,6 +553,7 @@ WHERE action = 'add' AND stmt IS NOT NULL;
 
 \if :campaign_install_apply
 SET lock_timeout = :'lock_timeout';
+SET statement_timeout = :'statement_timeout';
 SET search_path = public;
 SELECT stmt
 FROM jsonb_to_recordset(:'campaign_install_plan'::jsonb) AS p(ord int, seq bigint, action text, stmt text)
@@ -518,6 +561,7 @@ WHERE action = 'add' AND stmt IS NOT NULL
 ORDER BY ord, seq
 \gexec
 RESET search_path;
+RESET statement_timeout;
 RESET lock_timeout;
 \echo
 \echo 'Applied. Run the dry run again: it reports nothing to add.'
@@ -540,6 +584,25 @@ SELECT 'Validation (a separate step, not run by this script): constraints added 
 FROM jsonb_to_recordset(:'campaign_install_plan'::jsonb) AS p(ord int, seq bigint, validate text)
 WHERE validate IS NOT NULL
 HAVING count(*) > 0;
+
+\if :campaign_install_show_replace
+SELECT 'Replacements (-v show_replace=1; never run by this script). Each replaces an object that differs '
+       'from this release with this release''s definition: whatever was different (a local change, an older '
+       'release''s version) is lost, and a dropped and re-created function loses its grants (run '
+       'exporter-role.sql again) and fails if other objects depend on it. Save the current definition first '
+       '(\sf NAME, \sv NAME), review, and run what you take one object at a time (in a transaction, '
+       'except the CONCURRENTLY statements, which cannot run in one).' || E'\n' ||
+       string_agg('-- ' || kind || ' ' || object || E'\n' || replace || ';', E'\n' ORDER BY ord, seq) || E'\n'
+FROM jsonb_to_recordset(:'campaign_install_plan'::jsonb) AS p(ord int, seq bigint, kind text, object text, replace text)
+WHERE replace IS NOT NULL
+HAVING count(*) > 0;
+\else
+SELECT count(*) || ' object(s) differ from this release and are left alone; -v show_replace=1 prints the '
+       'statements that would replace them with this release''s definitions (never run by this script).' || E'\n'
+FROM jsonb_to_recordset(:'campaign_install_plan'::jsonb) AS p(replace text)
+WHERE replace IS NOT NULL
+HAVING count(*) > 0;
+\endif
 
 \pset format aligned
 \pset tuples_only off
