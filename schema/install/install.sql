@@ -5,9 +5,17 @@
 --   psql -X -v ON_ERROR_STOP=1 -d DATABASE -f schema/install/install.sql
 -- Apply (adds only what is missing):
 --   psql -X -v ON_ERROR_STOP=1 -d DATABASE -v apply=1 -f schema/install/install.sql
--- Options: -v lock_timeout=5s (default) bounds each lock wait of the apply,
--- so a statement fails instead of queueing behind a long transaction and
--- holding up the table's other users.
+-- Options:
+--   -v lock_timeout=5s (default) bounds each lock wait, so that a statement
+--     fails instead of queueing behind a long transaction and holding up the
+--     table's other users (run again later);
+--   -v statement_timeout=0 (default: none) for the apply's statements: an
+--     index build cancelled half way leaves an INVALID index;
+--   -v show_replace=1 also prints, never runs, the statements that would
+--     replace what differs from this release with this release's definition
+--     (the deliberate upgrade of an object).
+-- Run it with psql -X (no psqlrc) and without -1/--single-transaction:
+-- CREATE INDEX CONCURRENTLY cannot run inside a transaction.
 --
 -- What it does. The reference schema (../0*.sql, read as they are now) is
 -- built in a scratch schema, campaign_install_ref, inside a transaction that
@@ -90,6 +98,9 @@ $$;
 -- ---------------------------------------------------------------------------
 -- Scratch build, always rolled back.
 BEGIN;
+-- Reading the target's definitions takes the ACCESS SHARE lock any query
+-- takes; behind a long ACCESS EXCLUSIVE holder, give up rather than wait.
+SET LOCAL lock_timeout = :'lock_timeout';
 
 CREATE SCHEMA campaign_install_ref;
 CREATE SCHEMA campaign_install_shim;
