@@ -373,7 +373,7 @@ func TestInstallLeavesExistingObjectsAlone(t *testing.T) {
 		t.Fatalf("the dry run changed the database:\n%s", diffLines(before, after))
 	}
 	expectStates(t, rows, target, ref, map[string]planRow{
-		"function check_campaign_system_health()": {state: "differs", action: "none", note: "definition differs from this release's; left alone"},
+		"function check_campaign_system_health()":                  {state: "differs", action: "none", note: "definition differs from this release's; left alone"},
 		"trigger campaigns.update_campaign_in_dim_date_v2_trigger": {state: "present", action: "none", note: "DISABLED, left disabled"},
 		"index idx_orders_order_date": {state: "differs", action: "none",
 			note: "defined as CREATE INDEX idx_orders_order_date ON public.orders USING btree (order_date, status)"},
@@ -554,7 +554,7 @@ func TestInstallOlderObjectsWithDependents(t *testing.T) {
 	out, rows := runInstall(t, db, "show_replace=1")
 	got := rowsByKey(rows)
 	for key, want := range map[string]planRow{
-		"view revenue_attribution_analysis":  {state: "differs", action: "none", note: "columns (attribution_date date, campaign_id bigint, total_attributed_revenue numeric), this release: ("},
+		"view revenue_attribution_analysis":    {state: "differs", action: "none", note: "columns (attribution_date date, campaign_id bigint, total_attributed_revenue numeric), this release: ("},
 		"function check_attribution_quality()": {state: "differs", action: "none", note: "returns TABLE(check_name text, status text), this release: TABLE(check_name text, status text, value numeric, description text); left alone"},
 		"index idx_orders_order_date":          {state: "differs", action: "manual", note: "INVALID"},
 	} {

@@ -53,6 +53,24 @@
 --     statements before it applied (each is an addition from the plan) and,
 --     after a failed CREATE INDEX CONCURRENTLY, an INVALID index, which the
 --     next run reports with the statement that drops it.
+--
+-- Upgrading a database that runs an older release of this reference schema
+-- (or the guide's own objects): run the dry run of the new release, then
+-- the apply. It adds what the new release has and the database lacks
+-- (functions, indexes, constraints NOT VALID, columns that need no rewrite,
+-- views, triggers). It does not upgrade what exists: a function, view,
+-- trigger, index or constraint whose definition changed between releases is
+-- reported as "differs" and keeps the old definition, as does anything the
+-- DBA changed. To take the new definition of such an object deliberately,
+-- run the dry run with -v show_replace=1, save the current definition
+-- (\sf NAME, \sv NAME, \d+ TABLE), and run the printed statements of the
+-- objects you choose, one object at a time; then run exporter-role.sql
+-- again (a dropped and re-created function loses its grants) and the dry
+-- run again. Manual steps (generated columns, primary keys) and the
+-- validation of NOT VALID constraints are printed for a maintenance window.
+--
+-- Who runs it: the owner of the campaign tables (or a superuser), with
+-- CREATE on the database for the scratch schema.
 
 \set ON_ERROR_STOP 1
 \set AUTOCOMMIT on
