@@ -530,6 +530,63 @@ func TestInstallGuideOnlyDatabase(t *testing.T) {
 	assertNothingToAdd(t, db)
 }
 
+// TestInstallAddsColumnsWithoutRewrite: tables of an older copy, with data,
+// lacking columns this release has. Columns that can be added without
+// rewriting or scanning the table are added (the tables keep their files);
+// the generated calendar columns are left as manual steps.
+func TestInstallAddsColumnsWithoutRewrite(t *testing.T) {
+	t.Parallel()
+	db := pgtest.NewEmpty(t)
+	mustExec(t, db.Pool, `
+		CREATE TABLE campaigns (id bigserial PRIMARY KEY, campaign_name text NOT NULL, start_date date NOT NULL, end_date date NOT NULL);
+		CREATE TABLE dim_date (date date PRIMARY KEY, is_holiday boolean NOT NULL DEFAULT false, holiday_name text, campaign_id bigint, campaign_name text);
+		CREATE TABLE holidays (id bigserial PRIMARY KEY, date date NOT NULL, name text NOT NULL);
+		CREATE TABLE orders (id bigserial PRIMARY KEY, order_date date NOT NULL, total_amount numeric(12,2), status text NOT NULL, created_at timestamptz NOT NULL DEFAULT now());
+		INSERT INTO campaigns (campaign_name, start_date, end_date) VALUES ('old', '2025-01-01', '2025-01-31');
+		INSERT INTO dim_date (date, campaign_id) SELECT d::date, 1 FROM generate_series(DATE '2025-01-01', DATE '2025-01-31', '1 day') d;
+		INSERT INTO holidays (date, name) VALUES ('2025-01-01', 'new year');
+		UPDATE dim_date SET is_holiday = true, holiday_name = 'new year' WHERE date = '2025-01-01';
+		INSERT INTO orders (order_date, total_amount, status) VALUES ('2025-01-05', 10, 'paid');`)
+	const filesSQL = `SELECT relname, pg_relation_filenode(oid)::text FROM pg_class
+		WHERE relname IN ('campaigns', 'dim_date', 'holidays', 'orders') ORDER BY relname`
+	files := rowsOf(t, db.Pool, filesSQL)
+
+	out, rows := runInstall(t, db)
+	got := rowsByKey(rows)
+	for key, action := range map[string]string{
+		"column campaigns.attribution_weight": "add",
+		"column campaigns.created_at":         "add",
+		"column campaigns.updated_at":         "add",
+		"column holidays.created_at":          "add",
+		"column dim_date.year":                "manual",
+		"column dim_date.is_weekend":          "manual",
+		"table dim_date_backup":               "add",
+	} {
+		if r := got[key]; r.state != "missing" || r.action != action {
+			t.Errorf("%s: got %+v, want missing/%s", key, r, action)
+		}
+	}
+	for _, want := range []string{
+		"ALTER TABLE public.campaigns ADD COLUMN attribution_weight numeric DEFAULT 1 NOT NULL;",
+		"ALTER TABLE public.campaigns ADD COLUMN created_at timestamp with time zone DEFAULT now() NOT NULL;",
+		"ALTER TABLE public.dim_date ADD COLUMN year integer GENERATED ALWAYS AS ((EXTRACT(year FROM date))::integer) STORED;",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+
+	runInstall(t, db, "apply=1")
+	equal(t, "table files (no rewrite)", rowsOf(t, db.Pool, filesSQL), files)
+	equal(t, "new columns", one(t, db.Pool, `SELECT attribution_weight::text FROM campaigns`), "1")
+	assertContractChecks(t, db, 0, [][]string{
+		{"Revenue Balance", "PASS", "0.000000", "原始營收: 10.00, 歸因營收: 10.00"},
+		{"Weight Distribution", "INFO", "1.0000", "平均歸因權重: 1.0000"},
+	})
+	equal(t, "new rows", one(t, db.Pool, `SELECT ensure_dim_date('2025-01-01', '2025-02-02')`), "2")
+	assertNothingToAdd(t, db)
+}
+
 // TestInstallOlderObjectsWithDependents: an older view with other columns
 // that the seed's materialized view depends on, a check function with an
 // older result type, and an index left INVALID by a failed concurrent

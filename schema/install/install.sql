@@ -216,9 +216,12 @@ WITH ns AS (
                 WHEN expr IS NOT NULL AND NOT is_serial THEN ' DEFAULT ' || expr
                 ELSE '' END ||
            CASE WHEN attnotnull THEN ' NOT NULL' ELSE '' END AS coldef,
-           -- Adding it to a filled table would rewrite or scan the table.
+           -- Adding it to a filled table would rewrite the table: generated,
+           -- identity and serial columns, and defaults that call a volatile
+           -- function (matched by name, which errs on the safe side).
            (attgenerated <> '' OR attidentity <> '' OR is_serial
-            OR coalesce(expr ~* '(nextval|random|clock_timestamp|timeofday|gen_random_uuid|uuid_generate\w*)\s*\(', false)) AS needs_rewrite
+            OR EXISTS (SELECT 1 FROM pg_proc v
+                       WHERE v.provolatile = 'v' AND position(v.proname || '(' IN coalesce(expr, '')) > 0)) AS needs_rewrite
     FROM rcol
 ), tcol AS (
     SELECT c.relname::text AS relname, a.attname::text AS attname, format_type(a.atttypid, a.atttypmod) AS typ,
