@@ -74,6 +74,8 @@
 
 \set ON_ERROR_STOP 1
 \set AUTOCOMMIT on
+\set QUIET on
+\set ECHO none
 \pset pager off
 \if :{?apply}
 \else
@@ -577,27 +579,40 @@ FROM jsonb_to_recordset(:'campaign_install_plan'::jsonb) AS p(state text, action
 \pset format unaligned
 \pset tuples_only on
 
-SELECT CASE WHEN :'campaign_install_apply'::boolean THEN 'Statements run now, in order (autocommit):'
-            ELSE 'Statements an apply (-v apply=1) would run, in order:' END || E'\n' ||
-       coalesce(string_agg(stmt || ';', E'\n' ORDER BY ord, seq), '(none: nothing to add)') || E'\n'
-FROM jsonb_to_recordset(:'campaign_install_plan'::jsonb) AS p(ord int, seq bigint, action text, stmt text)
-WHERE action = 'add' AND stmt IS NOT NULL;
-
 \if :campaign_install_apply
+SELECT CASE WHEN count(*) = 0 THEN E'Nothing to add.\n'
+            ELSE 'Running ' || count(*) || ' statement(s), in order, each in its own transaction; each is shown as it '
+                 'runs, followed by its command tag:' END
+FROM jsonb_to_recordset(:'campaign_install_plan'::jsonb) AS p(action text, stmt text)
+WHERE action = 'add' AND stmt IS NOT NULL;
+\pset format aligned
+\pset tuples_only off
+-- The plan in a session table, so that the echo shows a short query.
+CREATE TEMP TABLE campaign_install_plan AS
+SELECT * FROM jsonb_to_recordset(:'campaign_install_plan'::jsonb) AS p(ord int, seq bigint, action text, stmt text);
 SET lock_timeout = :'lock_timeout';
 SET statement_timeout = :'statement_timeout';
 SET search_path = public;
-SELECT stmt
-FROM jsonb_to_recordset(:'campaign_install_plan'::jsonb) AS p(ord int, seq bigint, action text, stmt text)
-WHERE action = 'add' AND stmt IS NOT NULL
-ORDER BY ord, seq
+\set QUIET off
+\set ECHO queries
+SELECT stmt || ';' FROM pg_temp.campaign_install_plan WHERE action = 'add' AND stmt IS NOT NULL ORDER BY ord, seq
 \gexec
+\set ECHO none
+\set QUIET on
 RESET search_path;
 RESET statement_timeout;
 RESET lock_timeout;
+DROP TABLE pg_temp.campaign_install_plan;
 \echo
 \echo 'Applied. Run the dry run again: it reports nothing to add.'
 \echo
+\pset format unaligned
+\pset tuples_only on
+\else
+SELECT 'Statements an apply (-v apply=1) would run, in order, each in its own transaction:' || E'\n' ||
+       coalesce(string_agg(stmt || ';', E'\n' ORDER BY ord, seq), '(none: nothing to add)') || E'\n'
+FROM jsonb_to_recordset(:'campaign_install_plan'::jsonb) AS p(ord int, seq bigint, action text, stmt text)
+WHERE action = 'add' AND stmt IS NOT NULL;
 \endif
 
 SELECT 'Manual steps (not run: each would rewrite or scan a table, or hold an ACCESS EXCLUSIVE lock; '
