@@ -625,8 +625,9 @@ HAVING count(*) > 0;
 SELECT 'Validation (a separate step, not run by this script): constraints added NOT VALID hold for new '
        'and updated rows at once; existing rows are checked by the statements below. Each scans its table '
        'under a SHARE UPDATE EXCLUSIVE lock: reads and writes go on, other DDL, VACUUM and another '
-       'validation wait. Run them at a quiet time, one by one; if one fails, the rows it names violate the '
-       'constraint: fix them and run it again.' || E'\n' ||
+       'validation wait. Run them at a quiet time, one by one. If one fails, existing rows break the '
+       'constraint: find them (SELECT * FROM the table WHERE NOT (the CHECK''s condition)), fix them and '
+       'run it again.' || E'\n' ||
        string_agg(validate || ';', E'\n' ORDER BY ord, seq) || E'\n'
 FROM jsonb_to_recordset(:'campaign_install_plan'::jsonb) AS p(ord int, seq bigint, validate text)
 WHERE validate IS NOT NULL
@@ -644,8 +645,8 @@ FROM jsonb_to_recordset(:'campaign_install_plan'::jsonb) AS p(ord int, seq bigin
 WHERE replace IS NOT NULL
 HAVING count(*) > 0;
 \else
-SELECT count(*) || ' object(s) differ from this release and are left alone; -v show_replace=1 prints the '
-       'statements that would replace them with this release''s definitions (never run by this script).' || E'\n'
+SELECT count(*) || ' object(s) that differ from this release (left alone) can take this release''s '
+       'definition: -v show_replace=1 prints the statements (never run by this script).' || E'\n'
 FROM jsonb_to_recordset(:'campaign_install_plan'::jsonb) AS p(replace text)
 WHERE replace IS NOT NULL
 HAVING count(*) > 0;
