@@ -638,6 +638,65 @@ func TestInstallOlderObjectsWithDependents(t *testing.T) {
 	}
 }
 
+// TestInstallDeliberateUpgrade: the safe install never upgrades an object
+// that exists; the statements -v show_replace=1 prints do, for the objects
+// the DBA picks, and afterwards the dry run finds them as this release has
+// them.
+func TestInstallDeliberateUpgrade(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	// An older body with the same result, and an older result type.
+	mustExec(t, db.Pool, `
+		CREATE OR REPLACE FUNCTION check_campaign_system_health() RETURNS TABLE(check_name text, status text, details text)
+		LANGUAGE sql STABLE AS $$ SELECT 'Campaign ID Integrity', 'PASS', 'old' $$;
+		DROP FUNCTION check_attribution_quality();
+		CREATE FUNCTION check_attribution_quality() RETURNS TABLE(check_name text, status text)
+			LANGUAGE sql AS $$ SELECT 'x', 'y' $$;`)
+
+	out, rows := runInstall(t, db, "show_replace=1")
+	equal(t, "to add", added(rows), []string(nil))
+	blocks := replacements(out)
+	for _, key := range []string{"function check_campaign_system_health()", "function check_attribution_quality()"} {
+		if got := rowsByKey(rows)[key]; got.state != "differs" {
+			t.Errorf("%s: %+v, want differs", key, got)
+		}
+		stmt, ok := blocks[key]
+		if !ok {
+			t.Fatalf("no replacement printed for %s:\n%s", key, out)
+		}
+		if err := db.ExecScript(stmt); err != nil {
+			t.Fatalf("replacement of %s: %v\n%s", key, err, stmt)
+		}
+	}
+	_, rows = runInstall(t, db)
+	for _, r := range rows {
+		if r.state != "present" {
+			t.Errorf("after the replacements: %+v", r)
+		}
+	}
+	assertContractChecks(t, db, 0, emptyQuality)
+}
+
+// replacements splits the -v show_replace=1 section into its statements,
+// by "kind object".
+func replacements(out string) map[string]string {
+	_, section, ok := strings.Cut(out, "Replacements (")
+	if !ok {
+		return nil
+	}
+	marker := regexp.MustCompile(`(?m)^-- ((?:function|view|materialized view|index|trigger|constraint) .*)$`)
+	m := map[string]string{}
+	locs := marker.FindAllStringSubmatchIndex(section, -1)
+	for i, loc := range locs {
+		end := len(section)
+		if i+1 < len(locs) {
+			end = locs[i+1][0]
+		}
+		m[section[loc[2]:loc[3]]] = strings.TrimSpace(section[loc[1]:end])
+	}
+	return m
+}
+
 // TestInstallUnderLocks: behind a long transaction's lock the install gives
 // up after lock_timeout instead of queueing: the dry run (which reads
 // definitions with the ACCESS SHARE lock of any query) changes nothing; an
