@@ -25,8 +25,25 @@ with_db() {
 }
 db_dsn=$(with_db "$PGADMIN" "$DEMO_DB")
 
-echo "demo: recreating database $DEMO_DB"
-psql_admin -c "DROP DATABASE IF EXISTS $DEMO_DB WITH (FORCE)" -c "CREATE DATABASE $DEMO_DB"
+# masked DSN: the DSN without its password, to print.
+masked() { printf '%s\n' "$1" | sed -E 's#(://[^:/@]*):[^@]*@#\1:***@#; s#password=[^ &]*#password=***#g'; }
+echo "demo: PGADMIN=$(masked "$PGADMIN") DEMO_DB=$DEMO_DB DEMO_SCALE=$DEMO_SCALE (override any of them on make's command line)"
+
+# The demo drops only a database it made itself, marked by this comment.
+marker='campaign_exporter demo database: make demo drops and recreates it'
+existing=$(psql_admin -c "SELECT 'exists:' || coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database WHERE datname = '$DEMO_DB'")
+if [ -n "$existing" ]; then
+  if [ "${existing#exists:}" != "$marker" ]; then
+    echo "demo: database $DEMO_DB exists and was not made by make demo; refusing to drop it." >&2
+    echo "demo: choose another name (make demo DEMO_DB=campaign_demo2) or drop it yourself." >&2
+    exit 1
+  fi
+  echo "demo: recreating database $DEMO_DB (made by an earlier make demo)"
+  psql_admin -c "DROP DATABASE $DEMO_DB WITH (FORCE)"
+else
+  echo "demo: creating database $DEMO_DB"
+fi
+psql_admin -c "CREATE DATABASE $DEMO_DB" -c "COMMENT ON DATABASE $DEMO_DB IS '$marker'"
 
 for f in $(ls schema/*.sql | grep -v exporter-role.sql | sort); do
   psql "$db_dsn" -v ON_ERROR_STOP=1 -q -f "$f"
@@ -40,5 +57,8 @@ echo "demo: injecting faults (an orphaned campaign_id, an unsynced holiday)"
 psql "$db_dsn" -v ON_ERROR_STOP=1 -qAt \
   -c "SELECT campaign_fault_orphan_campaign()" \
   -c "SELECT campaign_fault_unsynced_holiday()" >/dev/null
+# Settle the generator's dead rows and statistics, as autovacuum would in
+# time (it may be off on a test server).
+psql "$db_dsn" -v ON_ERROR_STOP=1 -q -c "VACUUM (ANALYZE)"
 psql "$db_dsn" -v ON_ERROR_STOP=1 -q -c "SELECT * FROM check_campaign_system_health()"
 echo "demo: database $DEMO_DB ready: $db_dsn"

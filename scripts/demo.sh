@@ -15,13 +15,30 @@ with_db() {
   *) printf '%s dbname=%s\n' "$1" "$2" ;;
   esac
 }
-DATA_SOURCE_NAME=$(with_db "$PGADMIN" "$DEMO_DB")
+# as_exporter DSN: the DSN as the least-privilege role campaign_exporter
+# (schema/exporter-role.sql), without the admin's password.
+as_exporter() {
+  case $1 in
+  postgres://* | postgresql://*) printf '%s\n' "$1" | sed -E 's#^(postgres(ql)?://)([^@/?]*@)?#\1campaign_exporter@#' ;;
+  *) printf '%s user=campaign_exporter\n' "$(printf '%s\n' "$1" | sed -E 's/(^| )password=[^ ]*//g')" ;;
+  esac
+}
+admin_dsn=$(with_db "$PGADMIN" "$DEMO_DB")
+# Serve as a real deployment does, through the exporter's role, where it
+# can log in without a password (trust or a socket); else as the admin.
+DATA_SOURCE_NAME=$(as_exporter "$admin_dsn")
+if psql "$DATA_SOURCE_NAME" -w -qAt -c 'SELECT 1' >/dev/null 2>&1; then
+  role="the least-privilege role campaign_exporter"
+else
+  DATA_SOURCE_NAME=$admin_dsn
+  role="PGADMIN's role (campaign_exporter cannot log in without a password on this server)"
+fi
 export DATA_SOURCE_NAME
 port=${DEMO_LISTEN##*:}
 
 cat <<MSG
 
-campaign_exporter is serving the $DEMO_DB database:
+campaign_exporter is serving the $DEMO_DB database as $role:
   http://localhost:$port/metrics
   curl -s http://localhost:$port/metrics | grep -E '^campaign_(up|health_check_status|holiday_integrity_issues)'
 Stop it with Ctrl-C.
