@@ -37,13 +37,16 @@ func newExporter(t *testing.T, dsn string, logger log.Logger, settings map[strin
 }
 
 // scrape runs one scrape and flattens it to "name{k="v",...}" -> value.
+// Tests call it from goroutines too, so it reports with t.Error, never
+// t.Fatal, and returns an empty map on failure.
 func scrape(t *testing.T, ctx context.Context, e *Exporter) map[string]float64 {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(e.Scraper(ctx))
 	mfs, err := reg.Gather()
 	if err != nil {
-		t.Fatalf("gather: %v", err)
+		t.Errorf("gather: %v", err)
+		return map[string]float64{}
 	}
 	out := map[string]float64{}
 	for _, mf := range mfs {
