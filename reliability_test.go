@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/campaign-exporter/campaign_exporter/collector"
 	"github.com/campaign-exporter/campaign_exporter/internal/pgtest"
 )
 
@@ -70,8 +71,8 @@ func scrapeBinary(t *testing.T, p *process, promTimeout time.Duration) (map[stri
 	return series(string(b)), took
 }
 
-var binaryCollectors = []string{"attribution", "campaign_dates", "health", "holiday_integrity", "index_usage",
-	"inventory", "maintenance", "objects", "orders", "performance", "table_stats"}
+// binaryCollectors are every collector the binary has, all on by default.
+var binaryCollectors = collector.Names()
 
 func failing(m map[string]float64) []string {
 	var out []string
