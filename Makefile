@@ -143,5 +143,5 @@ chart-files:
 $(HELM):
 	GOBIN=$(TOOLS) $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
 
-systemd-verify:
-	scripts/systemd-verify.sh
+systemd-verify: build
+	BINARY='$(CURDIR)/$(BINARY)' scripts/systemd-verify.sh
