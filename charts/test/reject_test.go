@@ -19,7 +19,7 @@ func TestRejects(t *testing.T) {
 	}{
 		{"no database", nil, "no database"},
 		{"secret and dsn", []string{"--set", "database.existingSecret=db", "--set", "database.dsn=postgres://x@db/campaigns"}, "not both"},
-		{"bad target name", []string{"--set", "targets[0].name=Taipei", "--set", "targets[0].existingSecret=s"}, "must match"},
+		{"bad target name", []string{"--set", "targets[0].name=Taipei", "--set", "targets[0].existingSecret=s"}, "/targets/0/name"},
 		{"target without dsn", []string{"--set", "targets[0].name=taipei"}, "give existingSecret"},
 		{"names equal to Kubernetes", []string{
 			"--set", "targets[0].name=tai_pei", "--set", "targets[0].existingSecret=s",
@@ -31,12 +31,14 @@ func TestRejects(t *testing.T) {
 			"--set", "targets[0].name=taipei", "--set", "targets[0].existingSecret=s",
 			"--set", "targetScrape.enabled=true", "--set", "targets[0].interval=30s",
 		}, "must be below interval"},
-		{"bad duration", append(withDB, "--set", "serviceMonitor.enabled=true", "--set", "serviceMonitor.interval=30"), "not a duration"},
+		{"bad duration", append(withDB, "--set", "serviceMonitor.enabled=true", "--set", "serviceMonitor.interval=30"), "/serviceMonitor/interval"},
 		{"job the rules cannot see", append(withDB, "--set", "serviceMonitor.enabled=true", "--set", "prometheusRule.enabled=true", "--set", "serviceMonitor.jobName=postgres"), "start with"},
+		{"misspelt option", append(withDB, "--set", "serviceMonitor.enable=true"), "serviceMonitor"},
+		{"DSN in extraArgs", append(withDB, "--set", "exporter.extraArgs[0]=postgres://x@db/c"), "extraArgs"},
 		{"unknown scrape kind", []string{
 			"--set", "targets[0].name=taipei", "--set", "targets[0].existingSecret=s",
 			"--set", "targetScrape.enabled=true", "--set", "targetScrape.kind=PodMonitor",
-		}, "want Probe or ServiceMonitor"},
+		}, "/targetScrape/kind"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
