@@ -32,7 +32,11 @@ func TestRejects(t *testing.T) {
 			"--set", "targetScrape.enabled=true", "--set", "targets[0].interval=30s",
 		}, "must be below interval"},
 		{"bad duration", append(withDB, "--set", "serviceMonitor.enabled=true", "--set", "serviceMonitor.interval=30"), "/serviceMonitor/interval"},
-		{"job the rules cannot see", append(withDB, "--set", "serviceMonitor.enabled=true", "--set", "prometheusRule.enabled=true", "--set", "serviceMonitor.jobName=postgres"), "start with"},
+		{"job the rules cannot see", append(withDB, "--set", "serviceMonitor.enabled=true", "--set", "prometheusRule.enabled=true", "--set", "serviceMonitor.jobName=campaign-api"), "only see the jobs"},
+		{"probe job the rules cannot see", []string{
+			"--set", "targets[0].name=taipei", "--set", "targets[0].existingSecret=s",
+			"--set", "targetScrape.enabled=true", "--set", "prometheusRule.enabled=true", "--set", "targetScrape.jobName=postgres",
+		}, "only see the jobs"},
 		{"misspelt option", append(withDB, "--set", "serviceMonitor.enable=true"), "serviceMonitor"},
 		{"DSN in extraArgs", append(withDB, "--set", "exporter.extraArgs[0]=postgres://x@db/c"), "extraArgs"},
 		{"unknown scrape kind", []string{

@@ -89,10 +89,22 @@ fails on anything else. Call with (dict "what" NAME "d" VALUE).
 {{- end }}
 {{- end }}
 
-{{/* Fails unless a job name matches the alert rules' job=~"campaign.*". */}}
+{{/*
+Fails unless a job name is one the alert rules select: "campaign" (the
+databases' metrics) or "campaign_exporter" (the exporter's own).
+*/}}
 {{- define "campaign-exporter.checkJob" -}}
-{{- if and .root.Values.prometheusRule.enabled (not (hasPrefix "campaign" .job)) }}
-{{- fail (printf "%s %q: the alert rules only see jobs whose names start with \"campaign\"" .what .job) }}
+{{- if and .root.Values.prometheusRule.enabled (not (has .job (list "campaign" "campaign_exporter"))) }}
+{{- fail (printf "%s %q: the alert rules only see the jobs campaign and campaign_exporter" .what .job) }}
+{{- end }}
+{{- end }}
+
+{{/* The job label of the exporter's /metrics. */}}
+{{- define "campaign-exporter.metricsJob" -}}
+{{- if .Values.serviceMonitor.jobName }}
+{{- .Values.serviceMonitor.jobName }}
+{{- else if or .Values.database.existingSecret .Values.database.dsn }}campaign
+{{- else }}campaign_exporter
 {{- end }}
 {{- end }}
 
