@@ -30,11 +30,18 @@ echo '*' >.build/.gitignore # build output, never committed
 GO=${GO:-go} LDFLAGS=$LDFLAGS scripts/build-static.sh linux "$ARCH" ".build/linux-$ARCH"
 cp "$CA" .build/ca-certificates.crt
 
+# The image this tag named before, removed once replaced, so rebuilds do
+# not pile up untagged images.
+previous=$("$BUILDAH" images --quiet --no-trunc "$REF" 2>/dev/null || true)
 created=$(date -u ${SOURCE_DATE_EPOCH:+-d "@$SOURCE_DATE_EPOCH"} +%Y-%m-%dT%H:%M:%SZ)
 "$BUILDAH" build --quiet --pull=never -f Containerfile \
   --build-arg TARGETARCH="$ARCH" --build-arg VERSION="$VERSION" \
   --build-arg REVISION="$REVISION" --build-arg CREATED="$created" \
   -t "$REF" . >/dev/null
+current=$("$BUILDAH" images --quiet --no-trunc "$REF")
+if [ -n "$previous" ] && [ "$previous" != "$current" ]; then
+  "$BUILDAH" rmi "$previous" >/dev/null 2>&1 || true
+fi
 echo "image: built $REF"
 
 # The config a runtime will use.
