@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/campaign-exporter/campaign_exporter/internal/config"
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
@@ -175,7 +176,8 @@ func checkDeployment(t *testing.T, r *rendered, v values) {
 		}
 		return
 	}
-	cfg := targetsConfig(t, r, pod, c, configFile)
+	cfg, text := targetsConfig(t, r, pod, c, configFile)
+	checkExporterAcceptsConfig(t, r, files, text, v)
 	if len(cfg.Targets) != len(v.Targets) {
 		t.Fatalf("config has %d targets, values %d", len(cfg.Targets), len(v.Targets))
 	}
@@ -294,7 +296,7 @@ type configFile struct {
 	} `json:"targets"`
 }
 
-func targetsConfig(t *testing.T, r *rendered, pod corev1.PodSpec, c corev1.Container, file string) configFile {
+func targetsConfig(t *testing.T, r *rendered, pod corev1.PodSpec, c corev1.Container, file string) (configFile, string) {
 	t.Helper()
 	if file == "" {
 		t.Fatal("targets but no --config.file")
@@ -323,12 +325,12 @@ func targetsConfig(t *testing.T, r *rendered, pod corev1.PodSpec, c corev1.Conta
 				if err := yaml.UnmarshalStrict([]byte(text), &cfg); err != nil {
 					t.Fatalf("config file: %v\n%s", err, text)
 				}
-				return cfg
+				return cfg, text
 			}
 		}
 	}
 	t.Fatalf("--config.file=%s is not a file mounted from a ConfigMap", file)
-	return configFile{}
+	return configFile{}, ""
 }
 
 func secretNamed(r *rendered, name string) *corev1.Secret {
@@ -623,4 +625,60 @@ func checkNetworkPolicy(t *testing.T, r *rendered, v values) {
 	if hasEgress != (len(v.NetworkPolicy.EgressTo) > 0) {
 		t.Errorf("policy types %v with egressTo %v", np.Spec.PolicyTypes, v.NetworkPolicy.EgressTo)
 	}
+}
+
+// checkExporterAcceptsConfig parses the rendered config file with the
+// exporter's own strict parser, its dsn_file paths pointing into a copy of
+// the mounted Secret files made as the kubelet would (an existing Secret's
+// content stands in as a placeholder DSN), and checks each target gets its
+// DSN.
+func checkExporterAcceptsConfig(t *testing.T, r *rendered, files map[string]secretFile, text string, v values) {
+	t.Helper()
+	root := t.TempDir()
+	want := map[string]string{}
+	for p, f := range files {
+		dsn := "postgres://placeholder@" + f.secret + "/" + f.key
+		if s := secretNamed(r, f.secret); s != nil && strings.HasPrefix(s.Name, release) {
+			dsn = string(s.Data[f.key])
+		}
+		if err := os.MkdirAll(filepath.Join(root, filepath.Dir(p)), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, p), []byte(dsn+"\n"), 0o400); err != nil {
+			t.Fatal(err)
+		}
+		text = strings.ReplaceAll(text, `"`+p+`"`, `"`+filepath.Join(root, p)+`"`)
+		want[p] = dsn
+	}
+	f, err := config.Parse([]byte(text), collectorNames(t))
+	if err != nil {
+		t.Fatalf("the exporter rejects the chart's config file: %v\n%s", err, text)
+	}
+	if len(f.Targets) != len(v.Targets) {
+		t.Fatalf("the exporter reads %d targets, values have %d", len(f.Targets), len(v.Targets))
+	}
+	for i, tg := range f.Targets {
+		p, _ := strings.CutPrefix(tg.DSNFile, root)
+		if tg.Name != v.Targets[i].Name || tg.DSN != want[p] {
+			t.Errorf("the exporter reads target %d as %s from %s, want %s and its mounted DSN", i, tg.Name, p, v.Targets[i].Name)
+		}
+		if v.Targets[i].DSN != "" && tg.DSN != v.Targets[i].DSN {
+			t.Errorf("target %s: the exporter reads a DSN other than the one in values", tg.Name)
+		}
+	}
+}
+
+// collectorNames are the exporter's collectors, one per queries/NAME.sql
+// (a few collectors have a second query file, which only widens the list).
+func collectorNames(t *testing.T) []string {
+	t.Helper()
+	sqls, err := filepath.Glob(filepath.Join(repoRoot, "queries", "*.sql"))
+	if err != nil || len(sqls) == 0 {
+		t.Fatalf("no queries/*.sql: %v", err)
+	}
+	var names []string
+	for _, q := range sqls {
+		names = append(names, strings.TrimSuffix(filepath.Base(q), ".sql"))
+	}
+	return names
 }
