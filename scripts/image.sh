@@ -5,7 +5,8 @@
 # a container can run here, runs it and scrapes it. Run by `make image`.
 #
 # Environment: VERSION, REVISION, LDFLAGS, GO (from the Makefile); IMAGE (name,
-# tagged VERSION); IMAGE_RUN=auto (run it if containers can run here), yes
+# tagged VERSION); IMAGE_STAGE_ONLY=yes (stage .build/ for another builder,
+# build nothing); IMAGE_RUN=auto (run it if containers can run here), yes
 # (must run), no (never); IMAGE_DSN, the database the running container is
 # pointed at (default: the local test server).
 set -euo pipefail
@@ -21,7 +22,6 @@ REF="$IMAGE:$VERSION"
 CA=/etc/ssl/certs/ca-certificates.crt
 
 fail() { echo "image: FAIL: $*" >&2; exit 1; }
-command -v "$BUILDAH" >/dev/null || fail "buildah not found (Debian: apt-get install buildah)"
 [ -s "$CA" ] || fail "$CA missing (Debian: apt-get install ca-certificates)"
 
 # Stage the build context.
@@ -29,6 +29,11 @@ mkdir -p .build
 echo '*' >.build/.gitignore # build output, never committed
 GO=${GO:-go} LDFLAGS=$LDFLAGS scripts/build-static.sh linux "$ARCH" ".build/linux-$ARCH"
 cp "$CA" .build/ca-certificates.crt
+if [ "${IMAGE_STAGE_ONLY:-}" = yes ]; then
+  echo "image: staged .build/ for: docker build -f Containerfile --build-arg TARGETARCH=$ARCH ."
+  exit 0
+fi
+command -v "$BUILDAH" >/dev/null || fail "buildah not found (Debian: apt-get install buildah)"
 
 # The image this tag named before, removed once replaced, so rebuilds do
 # not pile up untagged images.
