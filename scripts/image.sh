@@ -101,7 +101,7 @@ printf '%s\n' "$IMAGE_DSN" >"$tmp/dsn"
 chmod 0644 "$tmp/dsn"
 port=""
 for p in $(seq 19817 19917); do
-  if ! ss -Hltn "sport = :$p" | grep -q .; then port=$p; break; fi
+  if [ -z "$(ss -Hltn "sport = :$p")" ]; then port=$p; break; fi
 done
 [ -n "$port" ] || fail "no free port"
 "${run[@]}" -v "$tmp/dsn:/run/secrets/dsn:ro" "$ctr" -- /bin/campaign_exporter \
@@ -115,7 +115,8 @@ for _ in $(seq 1 50); do
 done
 [ -n "$up" ] || { cat "$tmp/log" >&2; fail "the container did not serve /-/healthy"; }
 # The exporter's user: the process listening on the port.
-epid=$(ss -Hltnp "sport = :$port" | sed -n 's/.*pid=\([0-9]*\).*/\1/p' | head -n 1)
+epid=$(ss -Hltnp "sport = :$port" | sed -n 's/.*pid=\([0-9]*\).*/\1/p')
+epid=${epid%%$'\n'*}
 uid=$(awk '/^Uid:/ {print $2}' "/proc/$epid/status")
 expect "running uid" "$uid" 65534
 curl -fsS "http://127.0.0.1:$port/metrics" >"$tmp/metrics" || fail "scrape of /metrics failed"

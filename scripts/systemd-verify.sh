@@ -59,7 +59,7 @@ fi
 args=$(. "$env" && printf '%s' "$CAMPAIGN_EXPORTER_ARGS")
 port=""
 for p in $(seq 19918 20018); do
-  if ! ss -Hltn "sport = :$p" | grep -q .; then port=$p; break; fi
+  if [ -z "$(ss -Hltn "sport = :$p")" ]; then port=$p; break; fi
 done
 [ -n "$port" ] || fail "no free port"
 args=${args//:9817/:$port}
@@ -73,5 +73,6 @@ for _ in $(seq 1 50); do
   kill -0 "$pid" 2>/dev/null || { cat "$tmp/log" >&2; fail "the exporter did not start with: $args"; }
   sleep 0.2
 done
-curl -fsS "http://127.0.0.1:$port/metrics" | grep -q '^campaign_up ' || { cat "$tmp/log" >&2; fail "no campaign_up on /metrics"; }
+curl -fsS -o "$tmp/metrics" "http://127.0.0.1:$port/metrics" || { cat "$tmp/log" >&2; fail "scrape of /metrics failed"; }
+grep -q '^campaign_up ' "$tmp/metrics" || fail "no campaign_up on /metrics"
 echo "systemd-verify: ok: the exporter starts with the unit's and the sample's flags: $args"
