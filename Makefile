@@ -24,11 +24,15 @@ ALERTMANAGER    := $(TOOLS)/alertmanager
 AMTOOL          := $(TOOLS)/amtool
 BINARY          := campaign_exporter
 
-VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+# Version stamping: the version is the VERSION file's (kept beside
+# CHANGELOG.md), the revision and branch git's, the build date now in UTC,
+# or SOURCE_DATE_EPOCH's for a reproducible build.
+VERSION  ?= $(shell cat VERSION 2>/dev/null || echo dev)
 REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 BRANCH   ?= $(shell git rev-parse --abbrev-ref HEAD 2>/dev/null || echo unknown)
+BUILD_DATE ?= $(shell date -u $${SOURCE_DATE_EPOCH:+-d @$$SOURCE_DATE_EPOCH} +%Y%m%d-%H:%M:%S)
 VPKG     := github.com/prometheus/common/version
-LDFLAGS  := -X $(VPKG).Version=$(VERSION) -X $(VPKG).Revision=$(REVISION) -X $(VPKG).Branch=$(BRANCH) -X $(VPKG).BuildUser=campaign_exporter
+LDFLAGS  := -X $(VPKG).Version=$(VERSION) -X $(VPKG).Revision=$(REVISION) -X $(VPKG).Branch=$(BRANCH) -X $(VPKG).BuildUser=campaign_exporter -X $(VPKG).BuildDate=$(BUILD_DATE)
 
 # The demo database and the server it is created on (empty: see above).
 PGADMIN  ?=
@@ -110,4 +114,52 @@ load:
 	$(GO) run ./internal/bench -load -duration=$(LOAD_DURATION) -scrapers=$(LOAD_SCRAPERS)
 
 clean:
-	rm -rf $(BINARY) .tools .demo .pg
+	rm -rf $(BINARY) .tools .demo .pg .release .build
+
+# Releases, the container image, the Helm chart and the systemd unit.
+#
+#   make release         static binaries for $(RELEASE_PLATFORMS), packed, with
+#                        SHA-256 checksums, in .release/
+#   make image           the container image $(IMAGE):$(VERSION), built with
+#                        buildah from scratch, its config checked, and run and
+#                        scraped where containers can run (IMAGE_RUN=no: never)
+#   make chart-test      helm lint and helm template of the chart with each
+#                        values file in charts/campaign-exporter/ci, every object
+#                        decoded strictly into the Kubernetes and
+#                        prometheus-operator Go types (module charts/test)
+#   make chart-files     copy the alert rules and the dashboard into the chart
+#                        (chart-test fails until the copies equal the sources)
+#   make systemd-verify  systemd-analyze verify of packaging/systemd
+
+HELM_VERSION      := v3.22.0
+HELM              := $(TOOLS)/helm
+CHART             := charts/campaign-exporter
+RELEASE_PLATFORMS ?= linux/amd64 linux/arm64 darwin/arm64 windows/amd64
+IMAGE             ?= localhost/campaign-exporter
+IMAGE_RUN         ?= auto
+
+.PHONY: release release-archives image chart-test chart-files systemd-verify
+
+# The build date of a release is its commit's (or SOURCE_DATE_EPOCH's), so a
+# commit's archives can be rebuilt bit for bit.
+release:
+	SOURCE_DATE_EPOCH=$${SOURCE_DATE_EPOCH:-$$(git log -1 --format=%ct)} $(MAKE) --no-print-directory release-archives
+
+release-archives:
+	GO='$(GO)' VERSION='$(VERSION)' LDFLAGS='$(LDFLAGS)' PLATFORMS='$(RELEASE_PLATFORMS)' scripts/release.sh
+
+image:
+	GO='$(GO)' VERSION='$(VERSION)' REVISION='$(REVISION)' LDFLAGS='$(LDFLAGS)' IMAGE='$(IMAGE)' IMAGE_RUN='$(IMAGE_RUN)' scripts/image.sh
+
+chart-test: $(HELM)
+	cd charts/test && HELM='$(HELM)' $(GO) test -count=1 ./...
+
+chart-files:
+	cp alerts/campaign-alerts.yml $(CHART)/files/campaign-alerts.yml
+	cp dashboards/campaign-system.json $(CHART)/files/campaign-system.json
+
+$(HELM):
+	GOBIN=$(TOOLS) $(GO) install helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)
+
+systemd-verify: build
+	BINARY='$(CURDIR)/$(BINARY)' scripts/systemd-verify.sh
