@@ -159,7 +159,7 @@ var faultCases = []faultCase{
 		want:       []wantAlert{crit("CampaignTriggerDisabled", map[string]string{"trigger": "trigger_sync_holidays", "table": "holidays"})},
 		drift:      `INSERT INTO holidays (date, name) SELECT ` + firstOrdinaryDay + `, '補假'`,
 		inhibited:  []wantAlert{warn("CampaignHealthCheckWarning", map[string]string{"check": "Holiday Sync Status"})},
-		procedures: []string{procReenable, procHolidayHow, procResync, procRecompute},
+		procedures: []string{procResync, procRecompute, procReenable, procHolidayHow},
 	},
 	{
 		// While the trigger is off a campaign ends three days early:
@@ -170,7 +170,7 @@ var faultCases = []faultCase{
 		drift: `UPDATE campaigns SET end_date = end_date - 3 WHERE id = (SELECT min(c.id) FROM campaigns c
   JOIN dim_date d ON d.date = c.end_date AND d.campaign_id = c.id WHERE c.end_date - c.start_date >= 3)`,
 		inhibited:  []wantAlert{crit("CampaignDimDateStaleCampaign", nil)},
-		procedures: []string{procReenable, procResync, procRecompute},
+		procedures: []string{procResync, procRecompute, procReenable},
 	},
 	{
 		name:   "check_function_missing",
