@@ -90,8 +90,10 @@ func run(args []string) error {
 	base := prometheus.NewRegistry()
 	base.MustRegister(
 		versioncollector.NewCollector(exporterName),
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		// Sampled at most once a second: reading them costs more than
+		// serving a cached scrape.
+		server.Sampled(collectors.NewGoCollector(), time.Second),
+		server.Sampled(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), time.Second),
 	)
 	httpMetrics := server.NewMetrics(base, logger)
 	mux := http.NewServeMux()

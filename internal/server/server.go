@@ -4,8 +4,10 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"hash/maphash"
 	stdlog "log"
 	"net/http"
 	"strconv"
@@ -18,6 +20,8 @@ import (
 	"github.com/go-kit/log/level"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
+	"google.golang.org/protobuf/proto"
 )
 
 // Timeouts bound a scrape.
@@ -113,11 +117,12 @@ func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 // ScrapeHandler serves one exporter's metrics (none when exp is nil), with
 // base's (the process, Go and build-info collectors) when base is not nil.
 func ScrapeHandler(exp *collector.Exporter, base prometheus.Gatherer, t Timeouts, m *Metrics) http.Handler {
+	cache := &bodyCache{}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !readOnlyMethod(w, r) {
 			return
 		}
-		serve(w, r, exp, base, t, m)
+		serve(w, r, exp, base, t, m, cache)
 	})
 }
 
@@ -132,7 +137,11 @@ func readOnlyMethod(w http.ResponseWriter, r *http.Request) bool {
 	return false
 }
 
-func serve(w http.ResponseWriter, r *http.Request, exp *collector.Exporter, base prometheus.Gatherer, t Timeouts, m *Metrics) {
+// serve answers one scrape. The exporter's snapshot and base's metrics are
+// taken afresh every time; when they are what the last scrape with the same
+// Accept and Accept-Encoding headers wrote, that response's encoded (and
+// compressed) bytes are written again instead of encoding them anew.
+func serve(w http.ResponseWriter, r *http.Request, exp *collector.Exporter, base prometheus.Gatherer, t Timeouts, m *Metrics, cache *bodyCache) {
 	d, err := t.Deadline(r)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
@@ -141,23 +150,54 @@ func serve(w http.ResponseWriter, r *http.Request, exp *collector.Exporter, base
 	ctx, cancel := context.WithTimeout(r.Context(), d)
 	defer cancel()
 
-	var g prometheus.Gatherers
-	if base != nil {
-		g = append(g, base)
-	}
+	var snap *collector.Snapshot
 	if exp != nil {
-		reg := prometheus.NewRegistry()
-		reg.MustRegister(exp.Scraper(ctx))
-		g = append(g, reg)
+		snap = exp.Snapshot(ctx)
 	}
-	// promhttp reports each failed write, one per metric family; keep the
-	// first and judge it once the request is over.
+	var (
+		baseMFs []*dto.MetricFamily
+		baseErr error
+		baseSum uint64
+	)
+	if base != nil {
+		baseMFs, baseErr = base.Gather()
+		baseSum = cache.sum(baseMFs)
+	}
+	key := r.Header.Get("Accept") + "\x00" + r.Header.Get("Accept-Encoding")
+	resp := cache.get(key, snap, baseSum)
 	var first firstError
-	promhttp.HandlerFor(g, promhttp.HandlerOpts{
-		ErrorLog:          &first,
-		ErrorHandling:     promhttp.ContinueOnError,
-		EnableOpenMetrics: true,
-	}).ServeHTTP(w, r)
+	if resp == nil || baseErr != nil {
+		var g prometheus.Gatherers
+		if base != nil {
+			g = append(g, gathered{baseMFs, baseErr})
+		}
+		if snap != nil {
+			reg := prometheus.NewRegistry()
+			reg.MustRegister(snap)
+			g = append(g, reg)
+		}
+		rec := &recorder{header: http.Header{}, status: http.StatusOK}
+		// promhttp reports each failed encoding, one per metric family;
+		// keep the first and judge it once the request is over.
+		promhttp.HandlerFor(g, promhttp.HandlerOpts{
+			ErrorLog:          &first,
+			ErrorHandling:     promhttp.ContinueOnError,
+			EnableOpenMetrics: true,
+		}).ServeHTTP(rec, r)
+		resp = &encoded{snap: snap, baseSum: baseSum, header: rec.header, status: rec.status, body: rec.body.Bytes()}
+		resp.header.Set("Content-Length", strconv.Itoa(len(resp.body)))
+		if first.msg == "" && baseErr == nil && rec.status == http.StatusOK {
+			cache.put(key, resp)
+		}
+	}
+	h := w.Header()
+	for k, v := range resp.header {
+		h[k] = v
+	}
+	w.WriteHeader(resp.status)
+	if _, err := w.Write(resp.body); err != nil && first.msg == "" {
+		first.msg = err.Error()
+	}
 	switch {
 	case first.msg == "":
 	case r.Context().Err() != nil:
@@ -165,6 +205,157 @@ func serve(w http.ResponseWriter, r *http.Request, exp *collector.Exporter, base
 	default:
 		m.writeErrors.Inc()
 		_ = m.errLog.Log("msg", "serving metrics", "err", first.msg)
+	}
+}
+
+// bodyCache keeps, per Accept and Accept-Encoding, the last response
+// written and what it was made from.
+type bodyCache struct {
+	mu      sync.Mutex
+	seed    maphash.Seed
+	seeded  bool
+	buf     []byte // for sum
+	entries map[string]*encoded
+}
+
+// maxEncodings bounds the responses kept: Prometheus sends the same
+// headers every time, and a client varying them only costs itself the
+// encoding.
+const maxEncodings = 8
+
+// encoded is one response ready to write, and what it was made from.
+type encoded struct {
+	snap    *collector.Snapshot
+	baseSum uint64
+	header  http.Header
+	status  int
+	body    []byte
+}
+
+func (c *bodyCache) get(key string, snap *collector.Snapshot, baseSum uint64) *encoded {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e := c.entries[key]
+	if e == nil || e.baseSum != baseSum || (snap != nil || e.snap != nil) && !snap.Same(e.snap) {
+		return nil
+	}
+	return e
+}
+
+func (c *bodyCache) put(key string, e *encoded) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil || len(c.entries) >= maxEncodings && c.entries[key] == nil {
+		c.entries = map[string]*encoded{}
+	}
+	c.entries[key] = e
+}
+
+// sum is a hash of everything in mfs: equal sums, equal output.
+func (c *bodyCache) sum(mfs []*dto.MetricFamily) uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.seeded {
+		c.seed, c.seeded = maphash.MakeSeed(), true
+	}
+	var h maphash.Hash
+	h.SetSeed(c.seed)
+	for _, mf := range mfs {
+		var err error
+		c.buf, err = deterministic.MarshalAppend(c.buf[:0], mf)
+		if err != nil {
+			return 0 // never equal to a real sum in practice; the body is rebuilt
+		}
+		_, _ = h.Write(c.buf)
+	}
+	return h.Sum64()
+}
+
+var deterministic = proto.MarshalOptions{Deterministic: true}
+
+// probeCaches are the body caches of the targets' exporters. A reload
+// replaces exporters, so the map is emptied when it reaches maxProbeCaches
+// rather than kept for exporters no longer served.
+type probeCaches struct {
+	mu sync.Mutex
+	m  map[*collector.Exporter]*bodyCache
+}
+
+const maxProbeCaches = 64
+
+func (p *probeCaches) of(exp *collector.Exporter) *bodyCache {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	c := p.m[exp]
+	if c == nil {
+		if p.m == nil || len(p.m) >= maxProbeCaches {
+			p.m = map[*collector.Exporter]*bodyCache{}
+		}
+		c = &bodyCache{}
+		p.m[exp] = c
+	}
+	return c
+}
+
+// gathered is metric families already gathered, as a Gatherer.
+type gathered struct {
+	mfs []*dto.MetricFamily
+	err error
+}
+
+func (g gathered) Gather() ([]*dto.MetricFamily, error) { return g.mfs, g.err }
+
+// recorder keeps a response to write it later, and again.
+type recorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (r *recorder) Header() http.Header         { return r.header }
+func (r *recorder) WriteHeader(status int)      { r.status = status }
+func (r *recorder) Write(p []byte) (int, error) { return r.body.Write(p) }
+
+// Sampled serves c's metrics from a sample taken at most every interval:
+// for the Go and process collectors, which read the runtime and /proc at a
+// cost several times that of writing a cached scrape. Their values are then
+// up to that old.
+func Sampled(c prometheus.Collector, every time.Duration) prometheus.Collector {
+	return &sampled{c: c, every: every}
+}
+
+type sampled struct {
+	c     prometheus.Collector
+	every time.Duration
+
+	mu      sync.Mutex
+	at      time.Time
+	metrics []prometheus.Metric
+}
+
+func (s *sampled) Describe(ch chan<- *prometheus.Desc) { s.c.Describe(ch) }
+
+func (s *sampled) Collect(ch chan<- prometheus.Metric) {
+	s.mu.Lock()
+	if s.at.IsZero() || time.Since(s.at) >= s.every {
+		s.at = time.Now()
+		s.metrics = s.metrics[:0:0]
+		got := make(chan prometheus.Metric, 64)
+		done := make(chan struct{})
+		go func() {
+			for m := range got {
+				s.metrics = append(s.metrics, m)
+			}
+			close(done)
+		}()
+		s.c.Collect(got)
+		close(got)
+		<-done
+	}
+	metrics := s.metrics
+	s.mu.Unlock()
+	for _, m := range metrics {
+		ch <- m
 	}
 }
 

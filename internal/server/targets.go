@@ -181,6 +181,7 @@ func (t *Targets) lookup(name string) (*collector.Exporter, bool) {
 // never a DSN or host from the request. Unknown names are a 400 that does
 // not echo the input.
 func ProbeHandler(targets *Targets, to Timeouts, m *Metrics) http.Handler {
+	caches := &probeCaches{}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !readOnlyMethod(w, r) {
 			return
@@ -195,7 +196,7 @@ func ProbeHandler(targets *Targets, to Timeouts, m *Metrics) http.Handler {
 			http.Error(w, "unknown target: not in the config file", http.StatusBadRequest)
 			return
 		}
-		serve(w, r, exp, nil, to, m)
+		serve(w, r, exp, nil, to, m, caches.of(exp))
 	})
 }
 

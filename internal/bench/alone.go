@@ -1,0 +1,78 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/campaign-exporter/campaign_exporter/collector"
+	"github.com/campaign-exporter/campaign_exporter/queries"
+)
+
+// alone runs each collector's query (queries/NAME.sql, with the arguments
+// the collector passes) by itself on a pool built as the exporter builds
+// its own, reading every row: the least a first scrape can take is its
+// slowest query.
+type alone struct {
+	pool    *collector.Pool
+	queries []aloneQuery
+}
+
+type aloneQuery struct {
+	name string
+	sql  string
+	args []any
+}
+
+func newAlone(dsn string) (*alone, error) {
+	pool, err := collector.NewPool(dsn, collector.DefaultPoolOptions)
+	if err != nil {
+		return nil, err
+	}
+	opts := collector.DefaultOptions()
+	a := &alone{pool: pool}
+	for _, name := range collector.Names() {
+		q := aloneQuery{name: name, sql: queries.Get(name)}
+		switch name {
+		case "table_stats":
+			q.args = []any{opts.TableStatsTables}
+		case "index_usage":
+			q.args = []any{opts.IndexUsageTables}
+		case "maintenance":
+			// maintenance_cron.sql runs only where pg_cron is installed.
+			q.args = []any{opts.BackupRetention.Seconds()}
+		}
+		a.queries = append(a.queries, q)
+	}
+	return a, nil
+}
+
+// slowest runs every query once, one after another, and returns the
+// longest and its name.
+func (a *alone) slowest(ctx context.Context) (time.Duration, string, error) {
+	var worst time.Duration
+	var name string
+	for _, q := range a.queries {
+		start := time.Now()
+		rows, err := a.pool.Query(ctx, q.sql, q.args...)
+		if err != nil {
+			return 0, "", fmt.Errorf("%s alone: %w", q.name, err)
+		}
+		for rows.Next() {
+			if _, err := rows.Values(); err != nil {
+				rows.Close()
+				return 0, "", fmt.Errorf("%s alone: %w", q.name, err)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return 0, "", fmt.Errorf("%s alone: %w", q.name, err)
+		}
+		if took := time.Since(start); took > worst {
+			worst, name = took, q.name
+		}
+	}
+	return worst, name, nil
+}
+
+func (a *alone) close() { a.pool.Close() }
