@@ -264,6 +264,15 @@ func (e *Exporter) Snapshot(ctx context.Context) *Snapshot {
 			s.parts[i] = part{m: m, state: m.current()}
 			continue
 		}
+		if st := m.freshState(); st != nil {
+			s.parts[i] = part{m: m, metrics: st.cached, ok: true, state: st}
+			continue
+		}
+		if ctx.Err() != nil {
+			// The scraper has gone or run out of time: no run for it.
+			s.parts[i] = part{m: m, state: m.current()}
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -397,13 +406,21 @@ func (m *managed) get(ctx context.Context, db Querier) ([]prometheus.Metric, err
 }
 
 func (m *managed) fresh() ([]prometheus.Metric, bool) {
+	if st := m.freshState(); st != nil {
+		return st.cached, true
+	}
+	return nil, false
+}
+
+// freshState is the collector's state while its cache is fresh, else nil.
+func (m *managed) freshState() *runState {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	st := m.state
 	if st.cachedAt.IsZero() || m.settings.MinInterval <= 0 || time.Since(st.cachedAt) >= m.settings.MinInterval {
-		return nil, false
+		return nil
 	}
-	return st.cached, true
+	return st
 }
 
 // execute runs the collector once under ctx, bounded by its timeout, and
@@ -470,6 +487,11 @@ func (m *managed) logResult(err error) {
 	}
 	msg := err.Error()
 	switch {
+	case errors.Is(err, context.Canceled):
+		// Every scrape waiting for the run went away: that says nothing
+		// about the collector.
+		level.Debug(m.logger).Log("msg", "collector run abandoned by its scrapes", "err", err)
+		return
 	case msg == m.lastErr:
 		level.Debug(m.logger).Log("msg", "collector failed", "err", err)
 	case IsMissingObject(err):
