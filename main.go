@@ -88,13 +88,13 @@ func run(args []string) error {
 	}
 	timeouts := server.Timeouts{Max: *scrapeMax, Offset: *scrapeOffset}
 	base := prometheus.NewRegistry()
-	base.MustRegister(
-		versioncollector.NewCollector(exporterName),
-		// Sampled at most once a second: reading them costs more than
-		// serving a cached scrape.
-		server.Sampled(collectors.NewGoCollector(), time.Second),
-		server.Sampled(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), time.Second),
-	)
+	base.MustRegister(versioncollector.NewCollector(exporterName))
+	// The exporter's own metrics are gathered at most once a second (and
+	// whenever its HTTP counters or a reload change them): gathering them
+	// costs more than serving a cached scrape.
+	runtimeReg := prometheus.NewRegistry()
+	runtimeReg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	own := prometheus.Gatherers{server.NewSampledGatherer(base, time.Second), server.NewSampledGatherer(runtimeReg, time.Second)}
 	httpMetrics := server.NewMetrics(base, logger)
 	mux := http.NewServeMux()
 	links := []web.LandingLinks{{Address: *metricsPath, Text: "Metrics"}}
@@ -113,9 +113,9 @@ func run(args []string) error {
 		if err != nil {
 			return err
 		}
-		mux.Handle(*metricsPath, server.ScrapeHandler(exp, base, timeouts, httpMetrics))
+		mux.Handle(*metricsPath, server.ScrapeHandler(exp, own, timeouts, httpMetrics))
 	case *configFile != "" && errors.Is(err, errNoDSN):
-		mux.Handle(*metricsPath, server.ScrapeHandler(nil, base, timeouts, httpMetrics))
+		mux.Handle(*metricsPath, server.ScrapeHandler(nil, own, timeouts, httpMetrics))
 	default:
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/campaign-exporter/campaign_exporter/collector"
@@ -154,22 +155,14 @@ func serve(w http.ResponseWriter, r *http.Request, exp *collector.Exporter, base
 	if exp != nil {
 		snap = exp.Snapshot(ctx)
 	}
-	var (
-		baseMFs []*dto.MetricFamily
-		baseErr error
-		baseSum uint64
-	)
-	if base != nil {
-		baseMFs, baseErr = base.Gather()
-		baseSum = cache.sum(baseMFs)
-	}
+	baseParts, baseSum, baseErr := cache.gatherBase(base)
 	key := r.Header.Get("Accept") + "\x00" + r.Header.Get("Accept-Encoding")
 	resp := cache.get(key, snap, baseSum)
 	var first firstError
 	if resp == nil || baseErr != nil {
 		var g prometheus.Gatherers
-		if base != nil {
-			g = append(g, gathered{baseMFs, baseErr})
+		for _, p := range baseParts {
+			g = append(g, p)
 		}
 		if snap != nil {
 			reg := prometheus.NewRegistry()
@@ -202,8 +195,10 @@ func serve(w http.ResponseWriter, r *http.Request, exp *collector.Exporter, base
 	case first.msg == "":
 	case r.Context().Err() != nil:
 		m.aborted.Inc()
+		ownChanged()
 	default:
 		m.writeErrors.Inc()
+		ownChanged()
 		_ = m.errLog.Log("msg", "serving metrics", "err", first.msg)
 	}
 }
@@ -251,8 +246,19 @@ func (c *bodyCache) put(key string, e *encoded) {
 	c.entries[key] = e
 }
 
-// sum is a hash of everything in mfs: equal sums, equal output.
-func (c *bodyCache) sum(mfs []*dto.MetricFamily) uint64 {
+// gatherBase gathers base (each of its parts when it is a
+// prometheus.Gatherers) and sums what it gathered: equal sums, equal
+// output. A SampledGatherer's sample counts by its version, the others'
+// families by their contents.
+func (c *bodyCache) gatherBase(base prometheus.Gatherer) ([]gathered, uint64, error) {
+	if base == nil {
+		return nil, 0, nil
+	}
+	parts := prometheus.Gatherers{base}
+	if gs, ok := base.(prometheus.Gatherers); ok {
+		parts = gs
+	}
+	out := make([]gathered, 0, len(parts))
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if !c.seeded {
@@ -260,15 +266,31 @@ func (c *bodyCache) sum(mfs []*dto.MetricFamily) uint64 {
 	}
 	var h maphash.Hash
 	h.SetSeed(c.seed)
-	for _, mf := range mfs {
-		var err error
-		c.buf, err = deterministic.MarshalAppend(c.buf[:0], mf)
-		if err != nil {
-			return 0 // never equal to a real sum in practice; the body is rebuilt
+	var firstErr error
+	for i, p := range parts {
+		var g gathered
+		if sg, ok := p.(*SampledGatherer); ok {
+			var version uint64
+			g.mfs, g.err, version = sg.sample()
+			maphash.WriteComparable(&h, [2]uint64{uint64(i), version})
+		} else {
+			g.mfs, g.err = p.Gather()
+			maphash.WriteComparable(&h, uint64(i))
+			for _, mf := range g.mfs {
+				var err error
+				c.buf, err = deterministic.MarshalAppend(c.buf[:0], mf)
+				if err != nil && g.err == nil {
+					g.err = err
+				}
+				_, _ = h.Write(c.buf)
+			}
 		}
-		_, _ = h.Write(c.buf)
+		if g.err != nil && firstErr == nil {
+			firstErr = g.err
+		}
+		out = append(out, g)
 	}
-	return h.Sum64()
+	return out, h.Sum64(), firstErr
 }
 
 var deterministic = proto.MarshalOptions{Deterministic: true}
@@ -316,47 +338,51 @@ func (r *recorder) Header() http.Header         { return r.header }
 func (r *recorder) WriteHeader(status int)      { r.status = status }
 func (r *recorder) Write(p []byte) (int, error) { return r.body.Write(p) }
 
-// Sampled serves c's metrics from a sample taken at most every interval:
-// for the Go and process collectors, which read the runtime and /proc at a
-// cost several times that of writing a cached scrape. Their values are then
-// up to that old.
-func Sampled(c prometheus.Collector, every time.Duration) prometheus.Collector {
-	return &sampled{c: c, every: every}
-}
-
-type sampled struct {
-	c     prometheus.Collector
+// SampledGatherer gathers g at most once per interval, or sooner when the
+// exporter's own metrics changed (its HTTP counters, a config reload), and
+// serves that gather's families in between. The Go and process collectors
+// read the runtime and /proc at a cost several times that of writing a
+// cached scrape, and a registry's Gather costs more than the rest of it:
+// their values are then up to the interval old.
+type SampledGatherer struct {
+	g     prometheus.Gatherer
 	every time.Duration
 
 	mu      sync.Mutex
 	at      time.Time
-	metrics []prometheus.Metric
+	seen    uint64 // ownChanges at the last gather
+	mfs     []*dto.MetricFamily
+	err     error
+	version uint64 // counts the gathers
 }
 
-func (s *sampled) Describe(ch chan<- *prometheus.Desc) { s.c.Describe(ch) }
+// ownChanges counts changes to the exporter's own metrics that a sample
+// must not hide: the HTTP counters and config reloads.
+var ownChanges atomic.Uint64
 
-func (s *sampled) Collect(ch chan<- prometheus.Metric) {
+func ownChanged() { ownChanges.Add(1) }
+
+// NewSampledGatherer samples g at most every interval.
+func NewSampledGatherer(g prometheus.Gatherer, every time.Duration) *SampledGatherer {
+	return &SampledGatherer{g: g, every: every}
+}
+
+// Gather returns the families of the latest sample, gathering anew when it
+// is older than the interval. They are shared: callers must not change them.
+func (s *SampledGatherer) Gather() ([]*dto.MetricFamily, error) {
+	mfs, err, _ := s.sample()
+	return mfs, err
+}
+
+func (s *SampledGatherer) sample() ([]*dto.MetricFamily, error, uint64) { //nolint:revive,staticcheck // the version goes last
 	s.mu.Lock()
-	if s.at.IsZero() || time.Since(s.at) >= s.every {
-		s.at = time.Now()
-		s.metrics = s.metrics[:0:0]
-		got := make(chan prometheus.Metric, 64)
-		done := make(chan struct{})
-		go func() {
-			for m := range got {
-				s.metrics = append(s.metrics, m)
-			}
-			close(done)
-		}()
-		s.c.Collect(got)
-		close(got)
-		<-done
+	defer s.mu.Unlock()
+	if seen := ownChanges.Load(); s.version == 0 || seen != s.seen || time.Since(s.at) >= s.every {
+		s.at, s.seen = time.Now(), seen
+		s.mfs, s.err = s.g.Gather()
+		s.version++
 	}
-	metrics := s.metrics
-	s.mu.Unlock()
-	for _, m := range metrics {
-		ch <- m
-	}
+	return s.mfs, s.err, s.version
 }
 
 // firstError keeps the first message promhttp logs for one request.
@@ -391,6 +417,7 @@ func (l *RateLimitedLogger) Log(kv ...any) error {
 	if !l.last.IsZero() && now.Sub(l.last) < l.every {
 		l.mu.Unlock()
 		l.suppressed.Inc()
+		ownChanged()
 		return nil
 	}
 	l.last = now

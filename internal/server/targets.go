@@ -64,6 +64,7 @@ func (t *Targets) Reload() error {
 	t.reloadMu.Lock()
 	defer t.reloadMu.Unlock()
 	err := t.reload()
+	defer ownChanged()
 	if err != nil {
 		t.lastOK.Set(0)
 		return err
