@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -258,7 +259,7 @@ func (e *Exporter) Snapshot(ctx context.Context) *Snapshot {
 		}
 	}
 	s := &Snapshot{up: err == nil, parts: make([]part, len(e.collectors))}
-	var wg sync.WaitGroup
+	var runs []int
 	for i, m := range e.collectors {
 		if !s.up {
 			s.parts[i] = part{m: m, state: m.current()}
@@ -273,6 +274,18 @@ func (e *Exporter) Snapshot(ctx context.Context) *Snapshot {
 			s.parts[i] = part{m: m, state: m.current()}
 			continue
 		}
+		runs = append(runs, i)
+	}
+	// The longest runs start first, so that the scrape takes about as long
+	// as its slowest query rather than that plus whatever queued before it
+	// for a connection. Each run goes as far as asking for its connection
+	// (the pool serves them in turn) before the next one starts.
+	sort.SliceStable(runs, func(a, b int) bool {
+		return e.collectors[runs[a]].expectedCost() > e.collectors[runs[b]].expectedCost()
+	})
+	var wg sync.WaitGroup
+	for _, i := range runs {
+		m := e.collectors[i]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -282,9 +295,21 @@ func (e *Exporter) Snapshot(ctx context.Context) *Snapshot {
 			}
 			s.parts[i] = part{m: m, metrics: metrics, ok: err == nil, state: m.current()}
 		}()
+		runtime.Gosched()
 	}
 	wg.Wait()
 	return s
+}
+
+// expectedCost ranks collectors by how long a run will take: the last
+// run's duration, else (before any run) its built-in minimum interval,
+// which is long for the expensive collectors.
+func (m *managed) expectedCost() time.Duration {
+	st := m.current()
+	if st.hasRun {
+		return st.lastRunTook
+	}
+	return factories[m.name].intervalDefault
 }
 
 // Snapshot is what one scrape reports: campaign_up, and each collector's
