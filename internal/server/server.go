@@ -271,7 +271,7 @@ func (c *bodyCache) gatherBase(base prometheus.Gatherer) ([]gathered, uint64, er
 		var g gathered
 		if sg, ok := p.(*SampledGatherer); ok {
 			var version uint64
-			g.mfs, g.err, version = sg.sample()
+			g.mfs, version, g.err = sg.sample()
 			maphash.WriteComparable(&h, [2]uint64{uint64(i), version})
 		} else {
 			g.mfs, g.err = p.Gather()
@@ -370,11 +370,12 @@ func NewSampledGatherer(g prometheus.Gatherer, every time.Duration) *SampledGath
 // Gather returns the families of the latest sample, gathering anew when it
 // is older than the interval. They are shared: callers must not change them.
 func (s *SampledGatherer) Gather() ([]*dto.MetricFamily, error) {
-	mfs, err, _ := s.sample()
+	mfs, _, err := s.sample()
 	return mfs, err
 }
 
-func (s *SampledGatherer) sample() ([]*dto.MetricFamily, error, uint64) { //nolint:revive,staticcheck // the version goes last
+// sample is Gather with the number of the gather it comes from.
+func (s *SampledGatherer) sample() ([]*dto.MetricFamily, uint64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if seen := ownChanges.Load(); s.version == 0 || seen != s.seen || time.Since(s.at) >= s.every {
@@ -382,7 +383,7 @@ func (s *SampledGatherer) sample() ([]*dto.MetricFamily, error, uint64) { //noli
 		s.mfs, s.err = s.g.Gather()
 		s.version++
 	}
-	return s.mfs, s.err, s.version
+	return s.mfs, s.version, s.err
 }
 
 // firstError keeps the first message promhttp logs for one request.
