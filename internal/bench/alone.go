@@ -48,31 +48,33 @@ func newAlone(dsn string) (*alone, error) {
 }
 
 // slowest runs every query once, one after another, and returns the
-// longest and its name.
-func (a *alone) slowest(ctx context.Context) (time.Duration, string, error) {
-	var worst time.Duration
+// longest, its name, and the time of them all.
+func (a *alone) slowest(ctx context.Context) (time.Duration, string, time.Duration, error) {
+	var worst, all time.Duration
 	var name string
 	for _, q := range a.queries {
 		start := time.Now()
 		rows, err := a.pool.Query(ctx, q.sql, q.args...)
 		if err != nil {
-			return 0, "", fmt.Errorf("%s alone: %w", q.name, err)
+			return 0, "", 0, fmt.Errorf("%s alone: %w", q.name, err)
 		}
 		for rows.Next() {
 			if _, err := rows.Values(); err != nil {
 				rows.Close()
-				return 0, "", fmt.Errorf("%s alone: %w", q.name, err)
+				return 0, "", 0, fmt.Errorf("%s alone: %w", q.name, err)
 			}
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return 0, "", fmt.Errorf("%s alone: %w", q.name, err)
+			return 0, "", 0, fmt.Errorf("%s alone: %w", q.name, err)
 		}
-		if took := time.Since(start); took > worst {
+		took := time.Since(start)
+		all += took
+		if took > worst {
 			worst, name = took, q.name
 		}
 	}
-	return worst, name, nil
+	return worst, name, all, nil
 }
 
 func (a *alone) close() { a.pool.Close() }

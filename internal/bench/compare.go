@@ -261,19 +261,19 @@ func runCompare(ctx context.Context, o options) error {
 		return err
 	}
 	defer al.close()
-	var scr, slow []time.Duration
+	var scr, slow, sum []time.Duration
 	slowName := map[string]int{}
 	for i := -1; i < o.uncached; i++ {
 		t, err := checked(ctx, uncached)
 		if err != nil {
 			return err
 		}
-		w, name, err := al.slowest(ctx)
+		w, name, all, err := al.slowest(ctx)
 		if err != nil {
 			return err
 		}
 		if i >= 0 {
-			scr, slow = append(scr, t), append(slow, w)
+			scr, slow, sum = append(scr, t), append(slow, w), append(sum, all)
 			slowName[name]++
 		}
 	}
@@ -357,6 +357,7 @@ func runCompare(ctx context.Context, o options) error {
 	tw = newTable()
 	fmt.Fprintln(tw, "what\tmedian ms\tp99 ms")
 	fmt.Fprintf(tw, "slowest query alone (%s)\t%s\t%s\n", names(slowName), ms(sSlow.median), ms(sSlow.p99))
+	fmt.Fprintf(tw, "every query alone, one after another (the sum)\t%s\t%s\n", ms(summarize(sum).median), ms(summarize(sum).p99))
 	fmt.Fprintf(tw, "campaign_exporter, uncached scrape\t%s\t%s\n", ms(sScr.median), ms(sScr.p99))
 	fmt.Fprintf(tw, "campaign_exporter, first scrape after start (3 fresh processes)\t%s\t%s\n", ms(summarize(firsts).median), ms(summarize(firsts).max))
 	tw.Flush()
