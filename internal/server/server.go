@@ -185,7 +185,7 @@ func serve(w http.ResponseWriter, r *http.Request, exp *collector.Exporter, base
 	}
 	h := w.Header()
 	for k, v := range resp.header {
-		h[k] = v
+		h[k] = v[:len(v):len(v)] // shared with other requests: an append copies
 	}
 	w.WriteHeader(resp.status)
 	if _, err := w.Write(resp.body); err != nil && first.msg == "" {
