@@ -157,31 +157,22 @@ func serve(w http.ResponseWriter, r *http.Request, exp *collector.Exporter, base
 	}
 	baseParts, baseSum, baseErr := cache.gatherBase(base)
 	key := r.Header.Get("Accept") + "\x00" + r.Header.Get("Accept-Encoding")
-	resp := cache.get(key, snap, baseSum)
 	var first firstError
-	if resp == nil || baseErr != nil {
-		var g prometheus.Gatherers
-		for _, p := range baseParts {
-			g = append(g, p)
+	resp := cache.get(key, snap, baseSum)
+	if resp == nil && baseErr == nil {
+		// One encoding at a time: scrapes that find the same change at once
+		// (every second, when the own metrics are gathered again) wait for
+		// the first one's bytes rather than each encoding them.
+		cache.buildMu.Lock()
+		if resp = cache.get(key, snap, baseSum); resp == nil {
+			resp = encode(r, baseParts, snap, baseSum, &first)
+			if first.msg == "" && resp.status == http.StatusOK {
+				cache.put(key, resp)
+			}
 		}
-		if snap != nil {
-			reg := prometheus.NewRegistry()
-			reg.MustRegister(snap)
-			g = append(g, reg)
-		}
-		rec := &recorder{header: http.Header{}, status: http.StatusOK}
-		// promhttp reports each failed encoding, one per metric family;
-		// keep the first and judge it once the request is over.
-		promhttp.HandlerFor(g, promhttp.HandlerOpts{
-			ErrorLog:          &first,
-			ErrorHandling:     promhttp.ContinueOnError,
-			EnableOpenMetrics: true,
-		}).ServeHTTP(rec, r)
-		resp = &encoded{snap: snap, baseSum: baseSum, header: rec.header, status: rec.status, body: rec.body.Bytes()}
-		resp.header.Set("Content-Length", strconv.Itoa(len(resp.body)))
-		if first.msg == "" && baseErr == nil && rec.status == http.StatusOK {
-			cache.put(key, resp)
-		}
+		cache.buildMu.Unlock()
+	} else if resp == nil {
+		resp = encode(r, baseParts, snap, baseSum, &first)
 	}
 	h := w.Header()
 	for k, v := range resp.header {
@@ -203,9 +194,34 @@ func serve(w http.ResponseWriter, r *http.Request, exp *collector.Exporter, base
 	}
 }
 
+// encode writes what promhttp would answer r with for base and snap.
+func encode(r *http.Request, base []gathered, snap *collector.Snapshot, baseSum uint64, first *firstError) *encoded {
+	var g prometheus.Gatherers
+	for _, p := range base {
+		g = append(g, p)
+	}
+	if snap != nil {
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(snap)
+		g = append(g, reg)
+	}
+	rec := &recorder{header: http.Header{}, status: http.StatusOK}
+	// promhttp reports each failed encoding, one per metric family; keep
+	// the first and judge it once the request is over.
+	promhttp.HandlerFor(g, promhttp.HandlerOpts{
+		ErrorLog:          first,
+		ErrorHandling:     promhttp.ContinueOnError,
+		EnableOpenMetrics: true,
+	}).ServeHTTP(rec, r)
+	e := &encoded{snap: snap, baseSum: baseSum, header: rec.header, status: rec.status, body: rec.body.Bytes()}
+	e.header.Set("Content-Length", strconv.Itoa(len(e.body)))
+	return e
+}
+
 // bodyCache keeps, per Accept and Accept-Encoding, the last response
 // written and what it was made from.
 type bodyCache struct {
+	buildMu sync.Mutex // held while encoding
 	mu      sync.Mutex
 	seed    maphash.Seed
 	seeded  bool
