@@ -59,7 +59,7 @@ func (h headerFlag) Set(s string) error { *h.v = append(*h.v, s); return nil }
 func main() {
 	var o options
 	flag.BoolVar(&o.load, "load", false, "run the load test instead of the comparison")
-	flag.Float64Var(&o.scale, "scale", 1, "demo data scale (1: about 100k orders; 10: 1M)")
+	flag.Float64Var(&o.scale, "scale", 10, "demo data scale (10: 1M orders, as the issue measured; 1: 100k)")
 	flag.DurationVar(&o.duration, "duration", 60*time.Second, "load: how long to scrape")
 	flag.IntVar(&o.scrapers, "scrapers", 200, "load: concurrent scrapers")
 	flag.DurationVar(&o.minIntv, "min-interval", 10*time.Second, "load: min interval of the expensive collectors (attribution, performance, inventory, orders)")
