@@ -148,11 +148,13 @@ type serveFlags struct {
 func serve(logger, baseLogger log.Logger, cfg collector.Config, poolOpts collector.PoolOptions, f serveFlags) error {
 	timeouts := server.Timeouts{Max: f.scrapeMax, Offset: f.scrapeOffset}
 	base := prometheus.NewRegistry()
-	base.MustRegister(
-		versioncollector.NewCollector(exporterName),
-		collectors.NewGoCollector(),
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-	)
+	base.MustRegister(versioncollector.NewCollector(exporterName))
+	// The exporter's own metrics are gathered at most once a second (and
+	// whenever its HTTP counters or a reload change them): gathering them
+	// costs more than serving a cached scrape.
+	runtimeReg := prometheus.NewRegistry()
+	runtimeReg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	own := prometheus.Gatherers{server.NewSampledGatherer(base, time.Second), server.NewSampledGatherer(runtimeReg, time.Second)}
 	httpMetrics := server.NewMetrics(base, logger)
 	mux := http.NewServeMux()
 	var targets *server.Targets
@@ -172,9 +174,9 @@ func serve(logger, baseLogger log.Logger, cfg collector.Config, poolOpts collect
 		if err != nil {
 			return err
 		}
-		mux.Handle(f.metricsPath, server.ScrapeHandler(exp, base, timeouts, httpMetrics))
+		mux.Handle(f.metricsPath, server.ScrapeHandler(exp, own, timeouts, httpMetrics))
 	case f.configFile != "" && errors.Is(err, errNoDSN):
-		mux.Handle(f.metricsPath, server.ScrapeHandler(nil, base, timeouts, httpMetrics))
+		mux.Handle(f.metricsPath, server.ScrapeHandler(nil, own, timeouts, httpMetrics))
 		metricsText = "the exporter's own metrics (the databases' are on each target's probe)"
 	default:
 		return err

@@ -169,6 +169,10 @@ func TestBinaryUnderFaults(t *testing.T) {
 	if m["campaign_up"] != 1 || len(failing(m)) != 0 {
 		t.Fatalf("database up: up %v, failing %v\n%s", m["campaign_up"], failing(m), p.Logs())
 	}
+	// The Go and process metrics are sampled at most once a second: take
+	// the healthy count from a sample of the healthy process.
+	time.Sleep(1100 * time.Millisecond)
+	m, _ = scrapeBinary(t, p, 10*time.Second)
 	goroutines := m["go_goroutines"]
 	t.Logf("healthy: go_goroutines %v, process_open_fds %v, RSS %.1f MB",
 		goroutines, m["process_open_fds"], m["process_resident_memory_bytes"]/1e6)

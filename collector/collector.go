@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -130,15 +131,25 @@ func DefaultOptions() Options {
 // DefaultMinInterval is a collector's built-in minimum interval.
 func DefaultMinInterval(name string) time.Duration { return factories[name].intervalDefault }
 
+// reachabilityWindow is how long a successful ping vouches for the
+// database to scrapes that do not otherwise reach it: when every collector
+// is served from cache, a scrape within this window of the last successful
+// ping reports campaign_up 1 without pinging again. A database that goes
+// down is reported by the first scrape after the window; a scrape that runs
+// any collector, and any scrape after a failed ping, always pings.
+const reachabilityWindow = time.Second
+
 // Exporter runs the enabled collectors of one database.
 type Exporter struct {
 	db         DB
 	logger     log.Logger
 	collectors []*managed
 	pinger     flight[struct{}]
+	pingWindow time.Duration // reachabilityWindow, shorter in tests
 
 	pingMu      sync.Mutex
 	lastPingErr string
+	pingOK      time.Time // when the last successful ping started; zero after a failure
 }
 
 // logPing logs an unreachable database when it starts or its error
@@ -159,9 +170,32 @@ func (e *Exporter) logPing(err error) {
 	}
 }
 
+// notePing records a ping's outcome for the scrapes that may share it.
+func (e *Exporter) notePing(start time.Time, err error) {
+	e.pingMu.Lock()
+	defer e.pingMu.Unlock()
+	if err != nil {
+		e.pingOK = time.Time{}
+	} else if start.After(e.pingOK) {
+		e.pingOK = start
+	}
+}
+
+// forgetPing makes the next scrape ping: a collector lost its connection.
+func (e *Exporter) forgetPing() { e.notePing(time.Time{}, errConnectionLost) }
+
+var errConnectionLost = errors.New("connection lost")
+
+// recentlyReachable tells whether a ping succeeded within the window.
+func (e *Exporter) recentlyReachable() bool {
+	e.pingMu.Lock()
+	defer e.pingMu.Unlock()
+	return !e.pingOK.IsZero() && time.Since(e.pingOK) < e.pingWindow
+}
+
 // New builds an exporter over db with the collectors cfg enables.
 func New(db DB, cfg Config, logger log.Logger) (*Exporter, error) {
-	e := &Exporter{db: db, logger: logger}
+	e := &Exporter{db: db, logger: logger, pingWindow: reachabilityWindow}
 	for name, s := range cfg.Collectors {
 		f, ok := factories[name]
 		if !ok {
@@ -172,6 +206,7 @@ func New(db DB, cfg Config, logger log.Logger) (*Exporter, error) {
 			c:        f.build(cfg.Options),
 			settings: s,
 			logger:   log.With(logger, "collector", name),
+			state:    &runState{},
 		})
 	}
 	sort.Slice(e.collectors, func(i, j int) bool { return e.collectors[i].name < e.collectors[j].name })
@@ -189,41 +224,148 @@ var (
 		"When the collector's data was last fetched successfully.", []string{"collector"}, nil)
 )
 
-// Collect runs one scrape: a reachability check, then every collector
-// concurrently, each served from cache while fresh. ctx bounds the scrape;
-// queries still running when it ends are cancelled on the server.
+// Collect runs one scrape (see Snapshot) and sends its metrics.
 func (e *Exporter) Collect(ctx context.Context, ch chan<- prometheus.Metric) {
-	_, err := e.pinger.do(ctx, func(ctx context.Context) (struct{}, error) {
-		return retryIfLost(ctx, e.db, func() (struct{}, error) { return struct{}{}, e.db.Ping(ctx) })
-	})
-	// A scraper that went away before the ping answered says nothing about
-	// the database: log only what this scrape learned.
-	if !errors.Is(ctx.Err(), context.Canceled) {
-		if errors.Is(err, context.DeadlineExceeded) {
-			err = fmt.Errorf("no answer within the scrape's deadline: %w", err)
-		}
-		e.logPing(err)
-	}
-	up := err == nil
-	ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, boolValue(up))
+	e.Snapshot(ctx).Collect(ch)
+}
 
-	var wg sync.WaitGroup
+// Snapshot runs one scrape: a reachability check (shared within the
+// reachability window while every collector is served from cache), then
+// every collector concurrently, each served from cache while fresh. ctx
+// bounds the scrape; queries still running when it ends are cancelled on
+// the server.
+func (e *Exporter) Snapshot(ctx context.Context) *Snapshot {
+	needRun := false
 	for _, m := range e.collectors {
-		if !up {
-			m.emitSelf(ch, false)
+		if _, ok := m.fresh(); !ok {
+			needRun = true
+			break
+		}
+	}
+	var err error
+	if needRun || !e.recentlyReachable() {
+		start := time.Now()
+		_, err = e.pinger.do(ctx, func(ctx context.Context) (struct{}, error) {
+			return retryIfLost(ctx, e.db, func() (struct{}, error) { return struct{}{}, e.db.Ping(ctx) })
+		})
+		e.notePing(start, err)
+		// A scraper that went away before the ping answered says nothing
+		// about the database: log only what this scrape learned.
+		if !errors.Is(ctx.Err(), context.Canceled) {
+			if errors.Is(err, context.DeadlineExceeded) {
+				err = fmt.Errorf("no answer within the scrape's deadline: %w", err)
+			}
+			e.logPing(err)
+		}
+	}
+	s := &Snapshot{up: err == nil, parts: make([]part, len(e.collectors))}
+	var runs []int
+	for i, m := range e.collectors {
+		if !s.up {
+			s.parts[i] = part{m: m, state: m.current()}
 			continue
 		}
+		if st := m.freshState(); st != nil {
+			s.parts[i] = part{m: m, metrics: st.cached, ok: true, state: st}
+			continue
+		}
+		if ctx.Err() != nil {
+			// The scraper has gone or run out of time: no run for it.
+			s.parts[i] = part{m: m, state: m.current()}
+			continue
+		}
+		runs = append(runs, i)
+	}
+	// The longest runs start first, so that the scrape takes about as long
+	// as its slowest query rather than that plus whatever queued before it
+	// for a connection. Each run goes as far as asking for its connection
+	// (the pool serves them in turn) before the next one starts.
+	sort.SliceStable(runs, func(a, b int) bool {
+		return e.collectors[runs[a]].expectedCost() > e.collectors[runs[b]].expectedCost()
+	})
+	var wg sync.WaitGroup
+	for _, i := range runs {
+		m := e.collectors[i]
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			metrics, ok := m.get(ctx, e.db)
-			for _, metric := range metrics {
-				ch <- metric
+			metrics, err := m.get(ctx, e.db)
+			if err != nil && IsConnectionLost(err) {
+				e.forgetPing()
 			}
-			m.emitSelf(ch, ok)
+			s.parts[i] = part{m: m, metrics: metrics, ok: err == nil, state: m.current()}
 		}()
+		runtime.Gosched()
 	}
 	wg.Wait()
+	return s
+}
+
+// expectedCost ranks collectors by how long a run will take: the last
+// run's duration, else (before any run) its built-in minimum interval,
+// which is long for the expensive collectors.
+func (m *managed) expectedCost() time.Duration {
+	st := m.current()
+	if st.hasRun {
+		return st.lastRunTook
+	}
+	return factories[m.name].intervalDefault
+}
+
+// Snapshot is what one scrape reports: campaign_up, and each collector's
+// metrics and outcome. It can be written any number of times, and
+// compared with another to tell whether their output would be the same.
+type Snapshot struct {
+	up    bool
+	parts []part
+}
+
+type part struct {
+	m       *managed
+	metrics []prometheus.Metric
+	ok      bool
+	state   *runState // the collector's runs as of this scrape
+}
+
+var _ prometheus.Collector = (*Snapshot)(nil)
+
+// Describe sends nothing: the metrics depend on what the database returns,
+// so the collector is unchecked.
+func (*Snapshot) Describe(chan<- *prometheus.Desc) {}
+
+// Collect sends the snapshot's metrics.
+func (s *Snapshot) Collect(ch chan<- prometheus.Metric) {
+	ch <- prometheus.MustNewConstMetric(upDesc, prometheus.GaugeValue, boolValue(s.up))
+	for _, p := range s.parts {
+		for _, metric := range p.metrics {
+			ch <- metric
+		}
+		name, st := p.m.name, p.state
+		ch <- prometheus.MustNewConstMetric(successDesc, prometheus.GaugeValue, boolValue(p.ok), name)
+		if st.hasRun {
+			ch <- prometheus.MustNewConstMetric(durationDesc, prometheus.GaugeValue, st.lastRunTook.Seconds(), name)
+		}
+		if !st.lastSuccess.IsZero() {
+			ch <- prometheus.MustNewConstMetric(lastSuccessDesc, prometheus.GaugeValue, float64(st.lastSuccess.UnixNano())/1e9, name)
+		}
+	}
+}
+
+// Same tells whether o would write exactly what s writes: the same
+// reachability, and for every collector the same outcome from the same
+// run. Runs are never changed once recorded, so this compares identities.
+func (s *Snapshot) Same(o *Snapshot) bool {
+	if s == nil || o == nil || s.up != o.up || len(s.parts) != len(o.parts) {
+		return false
+	}
+	for i, p := range s.parts {
+		q := o.parts[i]
+		if p.m != q.m || p.ok != q.ok || p.state != q.state || len(p.metrics) != len(q.metrics) ||
+			(len(p.metrics) > 0 && &p.metrics[0] != &q.metrics[0]) {
+			return false
+		}
+	}
+	return true
 }
 
 // Scraper binds an Exporter to one scrape's context, as a
@@ -249,23 +391,36 @@ type managed struct {
 	logger   log.Logger
 	flight   flight[[]prometheus.Metric]
 
-	mu          sync.Mutex
+	mu      sync.Mutex
+	state   *runState
+	lastErr string // the last error logged, to log repeats at debug
+}
+
+// runState is what a collector's runs so far left to report. Each run
+// replaces it with a new one and never changes it, so a snapshot can hold
+// it and tell a later run by its address.
+type runState struct {
 	cached      []prometheus.Metric // from the last successful run
 	cachedAt    time.Time           // when that run started; zero: no cache
 	lastSuccess time.Time
 	lastRunTook time.Duration
 	hasRun      bool
-	lastErr     string // the last error logged, to log repeats at debug
 }
 
-// get returns the collector's metrics for this scrape and whether they come
-// from a successful run: from cache while fresh, else from a run it starts
-// or one already in flight for another scrape.
-func (m *managed) get(ctx context.Context, db Querier) ([]prometheus.Metric, bool) {
+func (m *managed) current() *runState {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.state
+}
+
+// get returns the collector's metrics for this scrape, or why it has none:
+// from cache while fresh, else from a run it starts or one already in
+// flight for another scrape.
+func (m *managed) get(ctx context.Context, db Querier) ([]prometheus.Metric, error) {
 	if metrics, ok := m.fresh(); ok {
-		return metrics, true
+		return metrics, nil
 	}
-	metrics, err := m.flight.do(ctx, func(ctx context.Context) ([]prometheus.Metric, error) {
+	return m.flight.do(ctx, func(ctx context.Context) ([]prometheus.Metric, error) {
 		// A run that finished just before this one started may have
 		// refreshed the cache.
 		if metrics, ok := m.fresh(); ok {
@@ -273,16 +428,24 @@ func (m *managed) get(ctx context.Context, db Querier) ([]prometheus.Metric, boo
 		}
 		return m.execute(ctx, db)
 	})
-	return metrics, err == nil
 }
 
 func (m *managed) fresh() ([]prometheus.Metric, bool) {
+	if st := m.freshState(); st != nil {
+		return st.cached, true
+	}
+	return nil, false
+}
+
+// freshState is the collector's state while its cache is fresh, else nil.
+func (m *managed) freshState() *runState {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.cachedAt.IsZero() || m.settings.MinInterval <= 0 || time.Since(m.cachedAt) >= m.settings.MinInterval {
-		return nil, false
+	st := m.state
+	if st.cachedAt.IsZero() || m.settings.MinInterval <= 0 || time.Since(st.cachedAt) >= m.settings.MinInterval {
+		return nil
 	}
-	return m.cached, true
+	return st
 }
 
 // execute runs the collector once under ctx, bounded by its timeout, and
@@ -308,11 +471,13 @@ func (m *managed) execute(ctx context.Context, db Querier) ([]prometheus.Metric,
 
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.hasRun = true
-	m.lastRunTook = took
+	st := *m.state
+	st.hasRun = true
+	st.lastRunTook = took
 	if err == nil {
-		m.cached, m.cachedAt, m.lastSuccess = metrics, start, time.Now()
+		st.cached, st.cachedAt, st.lastSuccess = metrics, start, time.Now()
 	}
+	m.state = &st
 	m.logResult(err)
 	return metrics, err
 }
@@ -345,14 +510,13 @@ func (m *managed) logResult(err error) {
 		}
 		return
 	}
-	if errors.Is(err, context.Canceled) {
-		// Every scrape waiting for this run went away: that says nothing
-		// about the collector.
-		level.Debug(m.logger).Log("msg", "collector run abandoned by its scrapers", "err", err)
-		return
-	}
 	msg := err.Error()
 	switch {
+	case errors.Is(err, context.Canceled):
+		// Every scrape waiting for the run went away: that says nothing
+		// about the collector.
+		level.Debug(m.logger).Log("msg", "collector run abandoned by its scrapes", "err", err)
+		return
 	case msg == m.lastErr:
 		level.Debug(m.logger).Log("msg", "collector failed", "err", err)
 	case IsMissingObject(err):
@@ -361,18 +525,6 @@ func (m *managed) logResult(err error) {
 		level.Error(m.logger).Log("msg", "collector failed", "err", err)
 	}
 	m.lastErr = msg
-}
-
-func (m *managed) emitSelf(ch chan<- prometheus.Metric, ok bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	ch <- prometheus.MustNewConstMetric(successDesc, prometheus.GaugeValue, boolValue(ok), m.name)
-	if m.hasRun {
-		ch <- prometheus.MustNewConstMetric(durationDesc, prometheus.GaugeValue, m.lastRunTook.Seconds(), m.name)
-	}
-	if !m.lastSuccess.IsZero() {
-		ch <- prometheus.MustNewConstMetric(lastSuccessDesc, prometheus.GaugeValue, float64(m.lastSuccess.UnixNano())/1e9, m.name)
-	}
 }
 
 // IsMissingObject tells whether err is PostgreSQL reporting that a function,

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -270,4 +271,73 @@ func TestDatabaseDownThenUp(t *testing.T) {
 			t.Errorf("collector %s success = %v after recovery", n, r[success(n)])
 		}
 	}
+}
+
+// pingCounter is the real pool, counting the exporter's pings.
+type pingCounter struct {
+	*Pool
+	pings atomic.Int64
+}
+
+func (p *pingCounter) Ping(ctx context.Context) error {
+	p.pings.Add(1)
+	return p.Pool.Ping(ctx)
+}
+
+// Scrapes served wholly from cache share a successful ping for the
+// reachability window; after it, the first scrape pings and reports an
+// outage. A failed ping is never shared, and a scrape that runs a collector
+// always pings, so it reports an outage at once.
+func TestReachabilityWindow(t *testing.T) {
+	db := scenarioDB(t)
+	proxy := pgtest.NewProxy(t, db.TargetAddr())
+	pool, err := NewPool(db.DSNVia(proxy.Addr), DefaultPoolOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	counted := &pingCounter{Pool: pool}
+	e, err := New(counted, Config{Collectors: map[string]Settings{"health": {MinInterval: time.Hour}}, Options: DefaultOptions()}, log.NewNopLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e.pingWindow != time.Second {
+		t.Errorf("reachability window %s, the documented one is 1s", e.pingWindow)
+	}
+	// check scrapes once; pinged says whether the scrape should have pinged
+	// (a ping that finds its connection cut is retried once, hence >= 1).
+	check := func(when string, up float64, pinged bool) {
+		t.Helper()
+		before := counted.pings.Load()
+		r := scrape(t, context.Background(), e)
+		if r["campaign_up{}"] != up || r[success("health")] != up {
+			t.Errorf("%s: up %v, health success %v; want both %v", when, r["campaign_up{}"], r[success("health")], up)
+		}
+		if n := counted.pings.Load() - before; (n > 0) != pinged {
+			t.Errorf("%s: %d pings, want pinged %v", when, n, pinged)
+		}
+	}
+
+	e.pingWindow = time.Hour // no scrape here may outlast it
+	check("first scrape", 1, true)
+	for range 5 {
+		check("cached scrape within the window", 1, false)
+	}
+
+	e.pingWindow = 300 * time.Millisecond
+	proxy.Down()
+	time.Sleep(e.pingWindow)
+	check("first scrape after the window, database down", 0, true)
+	check("next scrape, database still down", 0, true) // a failure is not shared
+	proxy.Up(t)
+	check("first scrape after the database returned", 1, true)
+
+	// A scrape that runs a collector pings every time, so an outage shows
+	// in the very next one.
+	e.collectors[0].settings.MinInterval = 0
+	e.pingWindow = time.Hour
+	check("collector run", 1, true)
+	check("collector run again", 1, true)
+	proxy.Down()
+	check("collector run, database just went down", 0, true)
 }

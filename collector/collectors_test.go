@@ -280,6 +280,7 @@ campaign_index_backs_constraint{index="idx_dim_date_backup_created_at",schema="p
 campaign_index_backs_constraint{index="idx_dim_date_campaign_id",schema="public",table="dim_date"} 0
 campaign_index_backs_constraint{index="idx_holidays_date",schema="public",table="holidays"} 0
 campaign_index_backs_constraint{index="idx_orders_order_date",schema="public",table="orders"} 0
+campaign_index_backs_constraint{index="idx_orders_revenue_by_date",schema="public",table="orders"} 0
 campaign_index_backs_constraint{index="orders_pkey",schema="public",table="orders"} 1
 `,
 		},
@@ -309,6 +310,7 @@ campaign_index_backs_constraint{index="idx_dim_date_backup_created_at",schema="p
 campaign_index_backs_constraint{index="idx_dim_date_campaign_id",schema="public",table="dim_date"} 0
 campaign_index_backs_constraint{index="idx_holidays_date",schema="public",table="holidays"} 0
 campaign_index_backs_constraint{index="idx_orders_order_date",schema="public",table="orders"} 0
+campaign_index_backs_constraint{index="idx_orders_revenue_by_date",schema="public",table="orders"} 0
 campaign_index_backs_constraint{index="orders_id_status_idx",schema="public",table="orders"} 1
 campaign_index_backs_constraint{index="orders_pkey",schema="public",table="orders"} 1
 campaign_index_backs_constraint{index="orders_status_idx",schema="public",table="orders"} 0

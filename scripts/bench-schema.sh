@@ -39,7 +39,8 @@ for n in "${counts[@]}"; do
 done
 
 admin -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
-trap 'admin -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" || true' EXIT
+verdicts=$(mktemp)
+trap 'admin -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" || true; rm -f "$verdicts"' EXIT
 
 for f in "$root"/schema/[0-9]*.sql "$root/testdata/demo/generate.sql"; do
 	bench -f "$f"
@@ -88,7 +89,8 @@ for n in "${counts[@]}"; do
 	bench -At -c "SELECT campaign_demo_generate($n / 100000.0)" >/dev/null
 	bench -c "VACUUM (ANALYZE) orders" -c "ANALYZE"
 	echo "# $n orders generated and vacuumed in $(($(date +%s) - start)) s"
-	bench -At -F '|' <<SQL | while IFS='|' read -r q ms ratio; do printf '%-10s | %-60s | %12s | %8s\n' "$n" "$q" "$ms" "$ratio"; done
+	rows=$(
+		bench -At -F '|' <<SQL
 WITH q(ord, label, query) AS (VALUES
     (1, 'baseline: sum(total_amount) of revenue orders', \$q\$$baseline\$q\$),
     (2, 'check_campaign_system_health()', 'SELECT * FROM check_campaign_system_health()'),
@@ -104,6 +106,11 @@ WITH q(ord, label, query) AS (VALUES
 SELECT label, ms, round(ms / nullif((SELECT ms FROM t WHERE ord = 1), 0), 2)
 FROM t ORDER BY ord;
 SQL
+	)
+	while IFS='|' read -r q ms ratio; do
+		printf '%-10s | %-60s | %12s | %8s\n' "$n" "$q" "$ms" "$ratio"
+		if [ "$q" = 'check_attribution_quality()' ]; then printf '%s %s\n' "$n" "$ratio" >>"$verdicts"; fi
+	done <<<"$rows"
 done
 
 # Campaign Overlaps at growing campaign counts: a linear-ish sweep grows ~10x
@@ -132,3 +139,13 @@ SQL
 	printf '%-10s | %-60s | %12s | %8s\n' "$c" "check_campaign_system_health()" "$ms" "$ratio"
 	prev=$ms
 done
+
+# The goal: check_attribution_quality() within 1.5x the baseline at every
+# size measured.
+echo
+missed=0
+while read -r n ratio; do
+	if awk -v r="$ratio" 'BEGIN { exit !(r <= 1.5) }'; then v=MET; else v=MISSED; missed=1; fi
+	printf 'check_attribution_quality() at most 1.5x the baseline at %s orders: %sx %s\n' "$n" "$ratio" "$v"
+done <"$verdicts"
+exit $missed

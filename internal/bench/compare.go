@@ -1,8 +1,12 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"sync"
@@ -12,22 +16,20 @@ import (
 	"github.com/campaign-exporter/campaign_exporter/collector"
 )
 
-// expensive are the collectors cached by default (min interval > 0).
-func expensive() []string {
-	var out []string
-	for _, n := range collector.Names() {
-		if collector.DefaultMinInterval(n) > 0 {
-			out = append(out, n)
-		}
-	}
-	return out
-}
-
 // intervalArgs sets every collector's min interval to d.
 func intervalArgs(d time.Duration) []string {
 	var args []string
 	for _, n := range collector.Names() {
 		args = append(args, fmt.Sprintf("--collector.%s.min-interval=%s", n, d))
+	}
+	return args
+}
+
+// noCollectorArgs disables every collector.
+func noCollectorArgs() []string {
+	var args []string
+	for _, n := range collector.Names() {
+		args = append(args, "--no-collector."+n)
 	}
 	return args
 }
@@ -48,45 +50,35 @@ func checked(ctx context.Context, p *process) (time.Duration, error) {
 	return r.took, nil
 }
 
-// badScrape says why a scrape is not 200 with up 1 and every collector
-// successful, or "".
-func badScrape(r scrapeResult) string {
-	switch {
-	case r.err != nil:
-		return r.err.Error()
-	case r.status != 200:
-		return fmt.Sprintf("status %d", r.status)
-	case !r.up:
-		return "up 0"
+// loop runs scrapes of url from conc clients back to back, n in all (or,
+// with n 0, for d), and returns their latencies and how long it took.
+func loop(ctx context.Context, url string, conc, n int, d time.Duration) ([]time.Duration, time.Duration, error) {
+	lctx := ctx
+	if n == 0 {
+		var cancel context.CancelFunc
+		lctx, cancel = context.WithTimeout(ctx, d)
+		defer cancel()
 	}
-	if f := failingCollectors(r.body); len(f) > 0 {
-		return fmt.Sprintf("collectors failing: %v", f)
-	}
-	return ""
-}
-
-// closedLoop runs n scrapes from conc scrapers back to back and returns
-// the latencies and how long it took.
-func closedLoop(ctx context.Context, p *process, conc, n int) ([]time.Duration, time.Duration, error) {
-	var next atomic.Int64
-	lat := make([]time.Duration, n)
-	var bad atomic.Int64
+	var next, bad atomic.Int64
+	lats := make([][]time.Duration, conc)
 	var wg sync.WaitGroup
 	start := time.Now()
-	for range conc {
+	for c := range conc {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for {
-				i := next.Add(1) - 1
-				if i >= int64(n) || ctx.Err() != nil {
+				if n > 0 && next.Add(1) > int64(n) {
 					return
 				}
-				r := scrape(ctx, p.url, false)
+				r := scrape(lctx, url, false)
+				if lctx.Err() != nil {
+					return // cut short by the end of the run: not counted
+				}
 				if r.err != nil || r.status != 200 || !r.up {
 					bad.Add(1)
 				}
-				lat[i] = r.took
+				lats[c] = append(lats[c], r.took)
 			}
 		}()
 	}
@@ -96,451 +88,349 @@ func closedLoop(ctx context.Context, p *process, conc, n int) ([]time.Duration, 
 		return nil, 0, err
 	}
 	if b := bad.Load(); b > 0 {
-		return nil, 0, fmt.Errorf("%d of %d scrapes not answered 200 with up 1", b, n)
+		return nil, 0, fmt.Errorf("%s: %d scrapes not answered 200 with up 1", url, b)
 	}
-	return lat, took, nil
+	var all []time.Duration
+	for _, l := range lats {
+		all = append(all, l...)
+	}
+	return all, took, nil
 }
 
-type window struct {
-	config   string
-	scrapers int
-	scrapes  int64
-	bad      int64  // scrapes not 200 with up 1 and every collector successful
-	firstBad string // why the first of them was
-	calls    map[string]int64
-	cpu      time.Duration
-	rss      int64
+// side is one thing scraped: the exporter in a configuration, or the floor.
+type side struct {
+	name string
+	p    *process
+	lat  []time.Duration // one client, interleaved with the other sides
+	// scrapes and seconds of the closed-loop runs, by clients
+	n    map[int]int
+	secs map[int]float64
 }
 
-// execWindow runs a fresh exporter with args for length, scraped by
-// scrapers each every interval (staggered, as Prometheus replicas), then
-// stops it and counts the check functions' executions in the database.
-func execWindow(ctx context.Context, bin string, db *scratch, config string, args []string, scrapers int, interval, length time.Duration) (window, error) {
-	w := window{config: config, scrapers: scrapers}
-	before, err := db.calls(ctx)
-	if err != nil {
-		return w, err
+func (s *side) rate(clients int) float64 {
+	if s.secs[clients] == 0 {
+		return 0
 	}
-	p, err := startExporter(bin, db.dsn, args...)
-	if err != nil {
-		return w, err
-	}
-	cpu0 := p.cpu()
-	wctx, cancel := context.WithTimeout(ctx, length)
-	var scrapes, bad atomic.Int64
-	var firstBad atomic.Value
-	var wg sync.WaitGroup
-	for i := range scrapers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			select {
-			case <-time.After(interval * time.Duration(i) / time.Duration(scrapers)):
-			case <-wctx.Done():
-				return
-			}
-			tick := time.NewTicker(interval)
-			defer tick.Stop()
-			for {
-				r := scrape(wctx, p.url, true)
-				if wctx.Err() != nil {
-					return
-				}
-				scrapes.Add(1)
-				if why := badScrape(r); why != "" {
-					if bad.Add(1) == 1 {
-						firstBad.Store(why)
-					}
-				}
-				select {
-				case <-tick.C:
-				case <-wctx.Done():
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	cancel()
-	w.cpu, w.rss = p.cpu()-cpu0, p.rss()
-	p.stop()
-	if err := ctx.Err(); err != nil {
-		return w, err
-	}
-	if err := db.waitNoSessions(ctx, exporterApp); err != nil {
-		return w, err
-	}
-	after, err := db.calls(ctx)
-	if err != nil {
-		return w, err
-	}
-	w.calls = map[string]int64{}
-	for _, f := range checkFunctions {
-		w.calls[f] = after[f] - before[f]
-	}
-	w.scrapes, w.bad = scrapes.Load(), bad.Load()
-	if why, ok := firstBad.Load().(string); ok {
-		w.firstBad = why
-		logf("%s, %d scrapers: %d incomplete scrapes; the first: %s", config, scrapers, w.bad, why)
-	}
-	return w, nil
+	return float64(s.n[clients]) / s.secs[clients]
 }
 
-// bench is one comparison run: the binary, the database, the exporters
-// it started.
-type bench struct {
-	o     options
-	bin   string
-	db    *scratch
-	procs []*process
-}
-
-func (b *bench) start(args ...string) (*process, error) {
-	p, err := startExporter(b.bin, b.db.dsn, args...)
-	if err == nil {
-		b.procs = append(b.procs, p)
-	}
-	return p, err
-}
-
-func (b *bench) stopAll(ctx context.Context) error {
-	for _, p := range b.procs {
-		p.stop()
-	}
-	b.procs = nil
-	return b.db.waitNoSessions(ctx, exporterApp)
+type goal struct {
+	name, measured, ratio string
+	ok                    bool
 }
 
 func runCompare(ctx context.Context, o options) error {
-	parts := map[string]bool{}
-	for _, p := range strings.Split(o.parts, ",") {
-		switch p = strings.TrimSpace(p); p {
-		case "latency", "cached", "memory", "executions":
-			parts[p] = true
-		case "all":
-			parts["latency"], parts["cached"], parts["memory"], parts["executions"] = true, true, true, true
-		default:
-			return fmt.Errorf("-parts: unknown part %q (latency, cached, memory, executions, all)", p)
-		}
-	}
 	bin, db, cleanup, err := prepare(ctx, o.scale)
 	if err != nil {
 		return err
 	}
 	defer cleanup()
-	b := &bench{o: o, bin: bin, db: db}
-	defer func() {
-		if err := b.stopAll(context.Background()); err != nil {
-			fmt.Fprintln(os.Stderr, "bench: stopping the exporters:", err)
+	tmp, err := os.MkdirTemp("", "campaign_bench_floor")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	var procs []*process
+	stopAll := func() {
+		for _, p := range procs {
+			p.stop()
 		}
-	}()
+		procs = nil
+	}
+	defer stopAll()
+	start := func(args ...string) (*process, error) {
+		p, err := startExporter(bin, db.dsn, args...)
+		if err == nil {
+			procs = append(procs, p)
+		}
+		return p, err
+	}
 
-	var rep report
-	if parts["latency"] {
-		if rep.latency, err = b.latency(ctx); err != nil {
+	// The three sides, default flags but for the collectors.
+	cached, err := start(intervalArgs(time.Hour)...)
+	if err != nil {
+		return err
+	}
+	if _, err := checked(ctx, cached); err != nil {
+		return err
+	}
+	body, header, err := capture(ctx, cached.url)
+	if err != nil {
+		return err
+	}
+	lines, err := countLines(body, header.Get("Content-Encoding"))
+	if err != nil {
+		return err
+	}
+	floor, err := startFloor(tmp, body, header)
+	if err != nil {
+		return err
+	}
+	procs = append(procs, floor)
+	bare, err := start(noCollectorArgs()...)
+	if err != nil {
+		return err
+	}
+	enc := header.Get("Content-Encoding")
+	if enc == "" {
+		enc = "uncompressed"
+	}
+	sides := []*side{
+		{name: fmt.Sprintf("campaign_exporter, fully cached (%.1f kB %s, %d lines)", float64(len(body))/1000, enc, lines), p: cached},
+		{name: "the same bytes from a static Go handler (the floor)", p: floor},
+		{name: "campaign_exporter, every collector disabled", p: bare},
+	}
+	for _, s := range sides {
+		s.n, s.secs = map[int]int{}, map[int]float64{}
+		if _, _, err := loop(ctx, s.p.url, 1, 200, 0); err != nil { // warm-up
 			return err
 		}
 	}
-	if parts["cached"] {
-		if rep.cached, err = b.cachedScrapes(ctx); err != nil {
-			return err
+
+	// Latency: one client, the sides in turn, the order rotating each round.
+	logf("latency: %d scrapes of each side, interleaved", o.rounds)
+	for i := range o.rounds {
+		for k := range sides {
+			s := sides[(i+k)%len(sides)]
+			r := scrape(ctx, s.p.url, false)
+			if r.err != nil || r.status != 200 || !r.up {
+				return fmt.Errorf("%s: status %d, up %v, %v", s.name, r.status, r.up, r.err)
+			}
+			s.lat = append(s.lat, r.took)
 		}
 	}
-	if parts["memory"] {
-		if rep.memory, err = b.memory(ctx); err != nil {
-			return err
+
+	// Throughput: closed loops of 1 and 8 clients, the sides in turn, twice.
+	logf("throughput: 1 and 8 clients, %s per side and run, 2 runs", o.throughput)
+	for rep := range 2 {
+		for k := range sides {
+			s := sides[(rep+k)%len(sides)]
+			for _, c := range []int{1, 8} {
+				lat, took, err := loop(ctx, s.p.url, c, 0, o.throughput)
+				if err != nil {
+					return err
+				}
+				s.n[c] += len(lat)
+				s.secs[c] += took.Seconds()
+			}
 		}
 	}
-	if parts["executions"] {
-		if rep.windows, err = b.executions(ctx); err != nil {
+
+	// Memory of the fully cached exporter: flat over many scrapes, and per
+	// concurrent scrape.
+	logf("memory: %d scrapes from 8 clients; then 1 to 200 concurrent clients", o.rssScrapes)
+	if _, _, err := loop(ctx, cached.url, 8, o.rssScrapes/10, 0); err != nil {
+		return err
+	}
+	rssTenth := cached.rss()
+	if _, _, err := loop(ctx, cached.url, 8, o.rssScrapes-o.rssScrapes/10, 0); err != nil {
+		return err
+	}
+	rssAll := cached.rss()
+	stopAll()
+	client.CloseIdleConnections()
+	// Up to 200 connections at once: above the default of 64, the clients
+	// past it would wait for a keep-alive connection to close.
+	wide, err := start(append(intervalArgs(time.Hour), "--web.max-connections=256")...)
+	if err != nil {
+		return err
+	}
+	if _, err := checked(ctx, wide); err != nil {
+		return err
+	}
+	concLevels := []int{1, 50, 100, 200}
+	rssAt := map[int]int64{}
+	for _, c := range concLevels {
+		if _, _, err := loop(ctx, wide.url, c, max(2000, 20*c), 0); err != nil {
 			return err
 		}
+		rssAt[c] = wide.rss()
 	}
+	stopAll()
+	client.CloseIdleConnections()
+
+	// A first, uncached scrape against the slowest query alone on the same
+	// kind of pool, interleaved round by round.
+	logf("uncached scrapes against the slowest query alone: %d rounds", o.uncached)
+	uncached, err := start(intervalArgs(0)...)
+	if err != nil {
+		return err
+	}
+	al, err := newAlone(db.dsn)
+	if err != nil {
+		return err
+	}
+	defer al.close()
+	var scr, slow, sum, tog []time.Duration
+	slowName := map[string]int{}
+	for i := -1; i < o.uncached; i++ {
+		t, err := checked(ctx, uncached)
+		if err != nil {
+			return err
+		}
+		w, name, all, err := al.slowest(ctx)
+		if err != nil {
+			return err
+		}
+		g, err := al.together(ctx)
+		if err != nil {
+			return err
+		}
+		if i >= 0 {
+			scr, slow, sum, tog = append(scr, t), append(slow, w), append(sum, all), append(tog, g)
+			slowName[name]++
+		}
+	}
+	stopAll()
+	al.close()
+	// The very first scrape of fresh exporters (connections opened too),
+	// for reference.
+	var firsts []time.Duration
+	for range 3 {
+		p, err := start()
+		if err != nil {
+			return err
+		}
+		t, err := checked(ctx, p)
+		if err != nil {
+			return err
+		}
+		firsts = append(firsts, t)
+		stopAll()
+	}
+	if err := db.waitNoSessions(ctx, exporterApp); err != nil {
+		return err
+	}
+
+	// check_attribution_quality() against one sequential aggregate over
+	// orders, interleaved.
+	logf("check_attribution_quality() against one sequential aggregate: %d rounds", o.checkRounds)
+	baseline, check, err := db.attributionCheck(ctx, o.checkRounds)
+	if err != nil {
+		return err
+	}
+
+	// The report.
 	fmt.Println()
 	fmt.Println(machine(db.version))
-	fmt.Printf("data: demo generator at scale %g, %d orders; exporter pool 3 connections\n", o.scale, db.orders)
-	rep.print(o)
+	fmt.Printf("data: demo generator at scale %g, %d orders; default flags; keep-alive HTTP clients on loopback; every row measured in this run\n\n", o.scale, db.orders)
+	fl := sides[1]
+	flStats := summarize(fl.lat)
+	tw := newTable()
+	fmt.Fprintln(tw, "what\tp50 ms\tp99 ms\tscrapes/s 1 client\tscrapes/s 8 clients\tp50 / p99 vs floor")
+	for _, s := range sides {
+		st := summarize(s.lat)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.0f\t%.0f\t%s / %s\n", s.name, ms(st.median), ms(st.p99), s.rate(1), s.rate(8),
+			ratio(st.median, flStats.median), ratio(st.p99, flStats.p99))
+	}
+	tw.Flush()
+	fmt.Println("(sql_exporter: not installed here; its row is left out)")
+
+	var goals []goal
+	cs := summarize(sides[0].lat)
+	goals = append(goals,
+		goal{"fully cached scrape p50 at most 2x the floor", ms(cs.median) + " vs " + ms(flStats.median) + " ms", ratio(cs.median, flStats.median), float64(cs.median) <= 2*float64(flStats.median)},
+		goal{"fully cached scrape p99 at most 3x the floor", ms(cs.p99) + " vs " + ms(flStats.p99) + " ms", ratio(cs.p99, flStats.p99), float64(cs.p99) <= 3*float64(flStats.p99)},
+		goal{"at least 5,000 scrapes/s with 8 clients (fully cached)", fmt.Sprintf("%.0f/s", sides[0].rate(8)), fmt.Sprintf("%.2fx floor", sides[0].rate(8)/max(fl.rate(8), 1)), sides[0].rate(8) >= 5000},
+	)
+
+	fmt.Printf("\nMemory of the fully cached exporter (VmRSS): after %d scrapes %s MB, after %d %s MB\n", o.rssScrapes/10, mb(rssTenth), o.rssScrapes, mb(rssAll))
+	tw = newTable()
+	fmt.Println("a fresh fully cached exporter with --web.max-connections=256, after 2,000 scrapes (20 per client at 200) at each level:")
+	fmt.Fprintln(tw, "concurrent clients\tVmRSS MB\tMB per client over 1")
+	for _, c := range concLevels {
+		per := "-"
+		if c > 1 {
+			per = fmt.Sprintf("%.3f", float64(rssAt[c]-rssAt[1])/float64(c-1)/(1<<20))
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\n", c, mb(rssAt[c]), per)
+	}
+	tw.Flush()
+	var worstPer float64
+	for _, c := range concLevels[1:] {
+		worstPer = max(worstPer, float64(rssAt[c]-rssAt[1])/float64(c-1)/(1<<20))
+	}
+	goals = append(goals,
+		goal{fmt.Sprintf("RSS flat over %d scrapes (within 5%% from scrape %d)", o.rssScrapes, o.rssScrapes/10), mb(rssTenth) + " -> " + mb(rssAll) + " MB",
+			ratio(time.Duration(rssAll), time.Duration(rssTenth)), float64(rssAll) <= 1.05*float64(rssTenth)},
+		goal{"RSS growth at most 0.1 MB per concurrent scrape, up to 200", fmt.Sprintf("%.3f MB at most", worstPer), "", worstPer <= 0.1},
+	)
+
+	sScr, sSlow := summarize(scr), summarize(slow)
+	fmt.Printf("\nUncached scrape (every collector's min interval 0) against its slowest query alone on the exporter's kind of pool, %d rounds interleaved\n", len(scr))
+	tw = newTable()
+	fmt.Fprintln(tw, "what\tmedian ms\tp99 ms")
+	fmt.Fprintf(tw, "slowest query alone (%s)\t%s\t%s\n", names(slowName), ms(sSlow.median), ms(sSlow.p99))
+	fmt.Fprintf(tw, "every query alone, one after another (the sum)\t%s\t%s\n", ms(summarize(sum).median), ms(summarize(sum).p99))
+	fmt.Fprintf(tw, "every query at once on that pool (3 connections), without the exporter\t%s\t%s\n", ms(summarize(tog).median), ms(summarize(tog).p99))
+	fmt.Fprintf(tw, "campaign_exporter, uncached scrape\t%s\t%s\n", ms(sScr.median), ms(sScr.p99))
+	fmt.Fprintf(tw, "campaign_exporter, first scrape after start (3 fresh processes)\t%s\t%s\n", ms(summarize(firsts).median), ms(summarize(firsts).max))
+	tw.Flush()
+	fmt.Printf("uncached scrape vs every query at once without the exporter: %s (median)\n", ratio(sScr.median, summarize(tog).median))
+	goals = append(goals, goal{"uncached scrape within 1.10x of its slowest query alone (median)", ms(sScr.median) + " vs " + ms(sSlow.median) + " ms",
+		ratio(sScr.median, sSlow.median), float64(sScr.median) <= 1.10*float64(sSlow.median)})
+
+	sBase, sCheck := summarize(baseline), summarize(check)
+	fmt.Printf("\ncheck_attribution_quality() against one sequential aggregate over orders (index scans off for it), %d rounds interleaved, %d orders\n", len(check), db.orders)
+	tw = newTable()
+	fmt.Fprintln(tw, "query\tmedian ms\tvs baseline")
+	fmt.Fprintf(tw, "baseline: %s\t%s\t1.00x\n", baselineSQL, ms(sBase.median))
+	fmt.Fprintf(tw, "SELECT * FROM check_attribution_quality()\t%s\t%s\n", ms(sCheck.median), ratio(sCheck.median, sBase.median))
+	tw.Flush()
+	goals = append(goals, goal{fmt.Sprintf("check_attribution_quality() at most 1.5x one sequential aggregate (%d orders)", db.orders),
+		ms(sCheck.median) + " vs " + ms(sBase.median) + " ms", ratio(sCheck.median, sBase.median), float64(sCheck.median) <= 1.5*float64(sBase.median)})
+
+	fmt.Println("\nGoals")
+	tw = newTable()
+	missed := 0
+	for _, g := range goals {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", g.name, g.measured, g.ratio, verdict(g.ok))
+		if !g.ok {
+			missed++
+		}
+	}
+	tw.Flush()
+	if missed > 0 {
+		return fmt.Errorf("%d of %d goals missed", missed, len(goals))
+	}
 	return nil
 }
 
-type latencyResult struct {
-	seq, conc, exp []time.Duration
-	cpu            time.Duration // exporter CPU per uncached scrape
-	rss            int64
+func names(m map[string]int) string {
+	var out []string
+	for n, c := range m {
+		out = append(out, fmt.Sprintf("%s %d", n, c))
+	}
+	return strings.Join(out, ", ")
 }
 
-// latency: a scrape that reaches the database, the exporter with caching
-// off against the floor, interleaved round by round (in a rotating order)
-// so that the machine's noise falls on all three alike.
-func (b *bench) latency(ctx context.Context) (*latencyResult, error) {
-	logf("uncached scrapes against the floor: %d rounds", b.o.rounds)
-	fl, err := newFloor(ctx, b.db.dsn)
-	if err != nil {
-		return nil, err
-	}
-	defer fl.close()
-	pc, err := b.start(intervalArgs(0)...)
-	if err != nil {
-		return nil, err
-	}
-	r := &latencyResult{}
-	var cpu time.Duration
-	for i := -3; i < b.o.rounds; i++ { // 3 warm-up rounds
-		var s, c, e time.Duration
-		steps := []func() error{
-			func() (err error) { s, err = fl.sequential(ctx); return err },
-			func() (err error) { c, err = fl.concurrent(ctx); return err },
-			func() (err error) {
-				before := pc.cpu()
-				e, err = checked(ctx, pc)
-				cpu += pc.cpu() - before
-				return err
-			},
-		}
-		for k := range steps {
-			if err := steps[(k+i+3)%len(steps)](); err != nil {
-				return nil, err
-			}
-		}
-		if i < 0 {
-			cpu = 0
-			continue
-		}
-		r.seq, r.conc, r.exp = append(r.seq, s), append(r.conc, c), append(r.exp, e)
-	}
-	r.cpu = cpu / time.Duration(b.o.rounds)
-	r.rss = pc.rss()
-	return r, b.stopAll(ctx)
-}
-
-type cachedResult struct {
-	shipped, full       []time.Duration
-	cpuShipped, cpuFull time.Duration
-	rssShipped, rssFull int64
-}
-
-// cachedScrapes: warm scrapes, as shipped (the expensive collectors cached,
-// the cheap ones still reaching the database) and fully cached, one
-// scraper, interleaved.
-func (b *bench) cachedScrapes(ctx context.Context) (*cachedResult, error) {
-	logf("cached scrapes: %d each, shipped and fully cached", b.o.cached)
-	pb, err := b.start()
-	if err != nil {
-		return nil, err
-	}
-	pa, err := b.start(intervalArgs(time.Hour)...)
-	if err != nil {
-		return nil, err
-	}
-	r := &cachedResult{}
-	for i := -1; i < b.o.cached; i++ {
-		if i == 0 {
-			pb.cpuMark, pa.cpuMark = pb.cpu(), pa.cpu()
-		}
-		s, err := checked(ctx, pb)
+// countLines counts the lines of an exposition as sent.
+func countLines(body []byte, encoding string) (int, error) {
+	var r io.Reader = bytes.NewReader(body)
+	if encoding == "gzip" {
+		zr, err := gzip.NewReader(r)
 		if err != nil {
-			return nil, err
+			return 0, err
 		}
-		f, err := checked(ctx, pa)
-		if err != nil {
-			return nil, err
-		}
-		if i >= 0 {
-			r.shipped, r.full = append(r.shipped, s), append(r.full, f)
-		}
+		r = zr
+	} else if encoding != "" {
+		return 0, errors.New("unexpected Content-Encoding " + encoding)
 	}
-	r.cpuShipped = (pb.cpu() - pb.cpuMark) / time.Duration(b.o.cached)
-	r.cpuFull = (pa.cpu() - pa.cpuMark) / time.Duration(b.o.cached)
-	r.rssShipped, r.rssFull = pb.rss(), pa.rss()
-	return r, b.stopAll(ctx)
-}
-
-type memoryResult struct {
-	rss100, rss10k, rssConc int64
-	shipped, full           []time.Duration
-	tookShipped, tookFull   time.Duration
-	cpuShipped, cpuFull     time.Duration
-}
-
-// memory: a fresh shipped exporter scraped by two scrapers (a Prometheus
-// HA pair), RSS after 100 and after 10,000 scrapes; then throughput, conc
-// scrapers back to back, shipped and fully cached.
-func (b *bench) memory(ctx context.Context) (*memoryResult, error) {
-	logf("memory: 10,000 scrapes from 2 scrapers; throughput: %d scrapes from %d scrapers", b.o.loadN, b.o.conc)
-	pt, err := b.start()
+	b, err := io.ReadAll(r)
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
-	r := &memoryResult{}
-	if _, _, err := closedLoop(ctx, pt, 2, 100); err != nil {
-		return nil, err
-	}
-	r.rss100 = pt.rss()
-	if _, _, err := closedLoop(ctx, pt, 2, 9900); err != nil {
-		return nil, err
-	}
-	r.rss10k = pt.rss()
-	pt.cpuMark = pt.cpu()
-	if r.shipped, r.tookShipped, err = closedLoop(ctx, pt, b.o.conc, b.o.loadN); err != nil {
-		return nil, err
-	}
-	r.cpuShipped = (pt.cpu() - pt.cpuMark) / time.Duration(b.o.loadN)
-	r.rssConc = pt.rss()
-	pa, err := b.start(intervalArgs(time.Hour)...)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := checked(ctx, pa); err != nil {
-		return nil, err
-	}
-	pa.cpuMark = pa.cpu()
-	if r.full, r.tookFull, err = closedLoop(ctx, pa, b.o.conc, b.o.loadN); err != nil {
-		return nil, err
-	}
-	r.cpuFull = (pa.cpu() - pa.cpuMark) / time.Duration(b.o.loadN)
-	return r, b.stopAll(ctx)
+	return bytes.Count(b, []byte("\n")), nil
 }
 
-// executions: database executions per minute under 2 and 10 scrapers.
-func (b *bench) executions(ctx context.Context) ([]window, error) {
-	var windows []window
-	for _, cfg := range []struct {
-		name string
-		args []string
-	}{{"(b) shipped", nil}, {"(c) caching off", intervalArgs(0)}} {
-		for _, n := range []int{2, 10} {
-			logf("executions window: %s, %d scrapers every %s, %s", cfg.name, n, b.o.interval, b.o.window)
-			w, err := execWindow(ctx, b.bin, b.db, cfg.name, cfg.args, n, b.o.interval, b.o.window)
-			if err != nil {
-				return nil, err
-			}
-			windows = append(windows, w)
+// expensive are the collectors cached by default for longer than a scrape
+// interval.
+func expensive() []string {
+	var out []string
+	for _, n := range collector.Names() {
+		if collector.DefaultMinInterval(n) > 0 {
+			out = append(out, n)
 		}
 	}
-	return windows, nil
-}
-
-type report struct {
-	latency *latencyResult
-	cached  *cachedResult
-	memory  *memoryResult
-	windows []window
-}
-
-type target struct {
-	name, measured, ratio string
-	ok                    bool
-}
-
-func (rep report) print(o options) {
-	var targets []target
-	if l, c := rep.latency, rep.cached; l != nil || c != nil {
-		if l == nil {
-			l = &latencyResult{}
-		}
-		if c == nil {
-			c = &cachedResult{}
-		}
-		fmt.Printf("\nScrape latency, one scraper (ms): %d uncached rounds interleaved; %d cached scrapes\n", len(l.exp), len(c.full))
-		tw := newTable()
-		fmt.Fprintln(tw, "side\tmedian\tp99\tmax\tmedian vs conc. floor\tp99 vs conc. floor\tmedian vs seq. floor\tCPU ms/scrape\tRSS MB")
-		var sSeq, sConc stats
-		row := func(name string, s stats, cpu string, rss string) {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", name, ms(s.median), ms(s.p99), ms(s.max),
-				ratio(s.median, sConc.median), ratio(s.p99, sConc.p99), ratio(s.median, sSeq.median), cpu, rss)
-		}
-		if len(l.exp) > 0 {
-			sSeq, sConc = summarize(l.seq), summarize(l.conc)
-			sExp := summarize(l.exp)
-			row("(a) floor: same SQL, sequential, 1 conn", sSeq, "", "")
-			row("(a) floor: same SQL, concurrent, 3 conns", sConc, "", "")
-			row("(c) exporter, caching off (uncached scrape)", sExp, ms(l.cpu), mb(l.rss))
-			targets = append(targets,
-				target{"uncached scrape within 10% of the concurrent floor (median)", ms(sExp.median) + " vs " + ms(sConc.median) + " ms",
-					ratio(sExp.median, sConc.median), float64(sExp.median) <= 1.10*float64(sConc.median)},
-				target{"uncached scrape within 10% of the concurrent floor (p99)", ms(sExp.p99) + " vs " + ms(sConc.p99) + " ms",
-					ratio(sExp.p99, sConc.p99), float64(sExp.p99) <= 1.10*float64(sConc.p99)})
-		}
-		if len(c.full) > 0 {
-			sShip, sFull := summarize(c.shipped), summarize(c.full)
-			row("(b) exporter as shipped, warm", sShip, ms(c.cpuShipped), mb(c.rssShipped))
-			row("exporter fully cached (all min-interval 1h)", sFull, ms(c.cpuFull), mb(c.rssFull))
-			targets = append(targets, target{"fully cached scrape under 2ms (median)", ms(sFull.median) + " ms", "", sFull.median < 2*time.Millisecond})
-		}
-		tw.Flush()
-	}
-	if m := rep.memory; m != nil {
-		sShip, sFull := summarize(m.shipped), summarize(m.full)
-		fmt.Printf("\nThroughput, %d concurrent scrapers back to back on loopback\n", o.conc)
-		tw := newTable()
-		fmt.Fprintln(tw, "exporter\tscrapes\tscrapes/s\tmedian ms\tp99 ms\tCPU ms/scrape")
-		fmt.Fprintf(tw, "(b) as shipped (expensive collectors cached)\t%d\t%.0f\t%s\t%s\t%s\n", sShip.n, float64(sShip.n)/m.tookShipped.Seconds(), ms(sShip.median), ms(sShip.p99), ms(m.cpuShipped))
-		fmt.Fprintf(tw, "fully cached\t%d\t%.0f\t%s\t%s\t%s\n", sFull.n, float64(sFull.n)/m.tookFull.Seconds(), ms(sFull.median), ms(sFull.p99), ms(m.cpuFull))
-		tw.Flush()
-		fmt.Printf("VmRSS of (b), 2 scrapers: after 100 scrapes %s MB, after 10,000 scrapes %s MB (%s); after the %d-scraper run %s MB\n",
-			mb(m.rss100), mb(m.rss10k), ratio(time.Duration(m.rss10k), time.Duration(m.rss100)), o.conc, mb(m.rssConc))
-		targets = append(targets, target{"RSS flat over 10,000 scrapes (within 10%)", mb(m.rss100) + " -> " + mb(m.rss10k) + " MB",
-			ratio(time.Duration(m.rss10k), time.Duration(m.rss100)), float64(m.rss10k) <= 1.1*float64(m.rss100)})
-	}
-	if ws := rep.windows; len(ws) == 4 {
-		fmt.Printf("\nDatabase executions of the check functions per minute (each scraper every %s, staggered; window %s; fresh exporter; counted by track_functions)\n", o.interval, o.window)
-		tw := newTable()
-		head := []string{"config", "scrapers", "scrapes/min", "incomplete"}
-		head = append(head, checkFunctions...)
-		head = append(head, "all checks", "exporter CPU s/min", "RSS MB")
-		fmt.Fprintln(tw, strings.Join(head, "\t"))
-		perMin := func(n int64) float64 { return float64(n) * float64(time.Minute) / float64(o.window) }
-		all := func(w window) (n int64) {
-			for _, f := range checkFunctions {
-				n += w.calls[f]
-			}
-			return n
-		}
-		cachedChecks := func(w window) int64 {
-			return w.calls["check_attribution_quality"] + w.calls["monitor_system_performance"]
-		}
-		for _, w := range ws {
-			row := []string{w.config, fmt.Sprint(w.scrapers), fmt.Sprintf("%.0f", perMin(w.scrapes)), fmt.Sprint(w.bad)}
-			for _, f := range checkFunctions {
-				row = append(row, fmt.Sprintf("%.0f", perMin(w.calls[f])))
-			}
-			row = append(row, fmt.Sprintf("%.0f", perMin(all(w))), fmt.Sprintf("%.2f", w.cpu.Seconds()*float64(time.Minute)/float64(o.window)), mb(w.rss))
-			fmt.Fprintln(tw, strings.Join(row, "\t"))
-		}
-		tw.Flush()
-		b2, b10, c10 := ws[0], ws[1], ws[3]
-		targets = append(targets,
-			target{"cached checks' executions independent of scrapers ((b) 2 vs 10)", fmt.Sprintf("%d vs %d runs", cachedChecks(b2), cachedChecks(b10)), "",
-				cachedChecks(b10) <= cachedChecks(b2)+1},
-			target{">=10x fewer executions than (c) at 10 scrapers: cached checks (attribution, performance)", fmt.Sprintf("%d vs %d runs", cachedChecks(b10), cachedChecks(c10)),
-				ratioN(cachedChecks(c10), cachedChecks(b10)), cachedChecks(c10) >= 10*max(cachedChecks(b10), 1)},
-			target{">=10x fewer executions than (c) at 10 scrapers: all checks", fmt.Sprintf("%d vs %d runs", all(b10), all(c10)),
-				ratioN(all(c10), all(b10)), all(c10) >= 10*max(all(b10), 1)})
-	}
-	var maxRSS int64
-	if c := rep.cached; c != nil {
-		maxRSS = max(maxRSS, c.rssShipped, c.rssFull)
-	}
-	if m := rep.memory; m != nil {
-		maxRSS = max(maxRSS, m.rss10k)
-	}
-	for _, w := range rep.windows {
-		maxRSS = max(maxRSS, w.rss)
-	}
-	if maxRSS > 0 {
-		targets = append(targets, target{"RSS under 30 MB (up to 10 scrapers; largest seen)", mb(maxRSS) + " MB", "", maxRSS < 30<<20})
-	}
-	fmt.Println("\nTargets")
-	tw := newTable()
-	for _, t := range targets {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", t.name, t.measured, t.ratio, verdict(t.ok))
-	}
-	tw.Flush()
-}
-
-func ratioN(a, b int64) string {
-	if b == 0 {
-		return fmt.Sprintf("%d/0", a)
-	}
-	return fmt.Sprintf("%.1fx", float64(a)/float64(b))
+	return out
 }

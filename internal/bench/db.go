@@ -218,3 +218,55 @@ func withDatabase(dsn, name string) (string, error) {
 	u.Path = "/" + name
 	return u.String(), nil
 }
+
+// baselineSQL is one sequential aggregate over orders: the floor of any
+// check of the revenue in orders.
+const baselineSQL = "SELECT sum(total_amount) FROM orders WHERE status IN ('paid','processing','shipped','delivered','completed')"
+
+// attributionCheck times baselineSQL, with index scans off so that it
+// stays a sequential scan, and check_attribution_quality(), rounds times
+// each, interleaved (the order alternating), after a warm-up round.
+func (s *scratch) attributionCheck(ctx context.Context, rounds int) (baseline, check []time.Duration, err error) {
+	c, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer c.Release()
+	run := func(sql string, seq bool) (time.Duration, error) {
+		tx, err := c.Begin(ctx)
+		if err != nil {
+			return 0, err
+		}
+		defer tx.Rollback(ctx) //nolint:errcheck // read only
+		if seq {
+			if _, err := tx.Exec(ctx, "SET LOCAL enable_indexscan = off; SET LOCAL enable_indexonlyscan = off; SET LOCAL enable_bitmapscan = off"); err != nil {
+				return 0, err
+			}
+		}
+		start := time.Now()
+		rows, err := tx.Query(ctx, sql)
+		if err != nil {
+			return 0, err
+		}
+		for rows.Next() {
+		}
+		rows.Close()
+		return time.Since(start), rows.Err()
+	}
+	for i := -1; i < rounds; i++ {
+		var b, k time.Duration
+		steps := []func() error{
+			func() (err error) { b, err = run(baselineSQL, true); return err },
+			func() (err error) { k, err = run("SELECT * FROM check_attribution_quality()", false); return err },
+		}
+		for j := range steps {
+			if err := steps[(i+1+j)%2](); err != nil {
+				return nil, nil, err
+			}
+		}
+		if i >= 0 {
+			baseline, check = append(baseline, b), append(check, k)
+		}
+	}
+	return baseline, check, nil
+}

@@ -43,8 +43,6 @@ type process struct {
 	cmd *exec.Cmd
 	pid int
 
-	cpuMark time.Duration // the CPU time when a measurement began
-
 	mu     sync.Mutex
 	stderr bytes.Buffer
 }

@@ -3,138 +3,119 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
 	"strconv"
-	"sync"
+	"strings"
 	"time"
-
-	"github.com/campaign-exporter/campaign_exporter/collector"
-	"github.com/campaign-exporter/campaign_exporter/queries"
-	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-const floorApp = "campaign_bench_floor"
+// The floor of serving a scrape's bytes: this program run again with
+// -serve-static, a static Go handler writing the bytes and headers the
+// exporter answered a fully cached scrape with, in a process of its own
+// as the exporter is.
 
-// floor runs the SQL of every collector (queries/*.sql, with the arguments
-// the collectors pass) directly with pgx, reading every row: the least
-// work a scrape that reaches the database can do.
-type floor struct {
-	pool    *pgxpool.Pool
-	queries []floorQuery
-}
-
-type floorQuery struct {
-	name string
-	sql  string
-	args []any
-}
-
-// newFloor opens a pool like the exporter's (3 read-only sessions, the same
-// timeouts, prepared statements), under its own application_name.
-func newFloor(ctx context.Context, dsn string) (*floor, error) {
-	cfg, err := pgxpool.ParseConfig(dsn)
-	if err != nil {
-		return nil, err
-	}
-	o := collector.DefaultPoolOptions
-	cfg.MaxConns = o.MaxConns
-	rp := cfg.ConnConfig.RuntimeParams
-	rp["application_name"] = floorApp
-	rp["default_transaction_read_only"] = "on"
-	rp["statement_timeout"] = strconv.FormatInt(o.StatementTimeout.Milliseconds(), 10)
-	rp["lock_timeout"] = strconv.FormatInt(o.LockTimeout.Milliseconds(), 10)
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return nil, err
-	}
-	opts := collector.DefaultOptions()
-	f := &floor{pool: pool}
-	for _, name := range collector.Names() {
-		q := floorQuery{name: name, sql: queries.Get(name)}
-		switch name {
-		case "table_stats":
-			q.args = []any{opts.TableStatsTables}
-		case "index_usage":
-			q.args = []any{opts.IndexUsageTables}
-		case "maintenance":
-			// maintenance_cron.sql runs only where pg_cron is installed.
-			q.args = []any{opts.BackupRetention.Seconds()}
-		}
-		f.queries = append(f.queries, q)
-	}
-	return f, nil
-}
-
-func (f *floor) run(ctx context.Context, q floorQuery, exec func(context.Context, string, ...any) error) error {
-	if err := exec(ctx, q.sql, q.args...); err != nil {
-		return fmt.Errorf("floor %s: %w", q.name, err)
-	}
-	return nil
-}
-
-func (f *floor) read(ctx context.Context, sql string, args ...any) error {
-	rows, err := f.pool.Query(ctx, sql, args...)
+// serveStatic serves file's bytes with headers ("Name: value") on addr
+// until killed.
+func serveStatic(file, addr string, headers []string) error {
+	body, err := os.ReadFile(file)
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		if _, err := rows.Values(); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
-}
-
-// sequential runs the queries one after another on one session.
-func (f *floor) sequential(ctx context.Context) (time.Duration, error) {
-	c, err := f.pool.Acquire(ctx)
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return 0, err
+		return err
 	}
-	defer c.Release()
-	read := func(ctx context.Context, sql string, args ...any) error {
-		rows, err := c.Query(ctx, sql, args...)
-		if err != nil {
-			return err
+	h := http.Header{}
+	for _, kv := range headers {
+		k, v, ok := strings.Cut(kv, ":")
+		if !ok {
+			return fmt.Errorf("-header %q: want Name: value", kv)
 		}
-		defer rows.Close()
-		for rows.Next() {
-			if _, err := rows.Values(); err != nil {
-				return err
-			}
-		}
-		return rows.Err()
+		h.Add(strings.TrimSpace(k), strings.TrimSpace(v))
 	}
-	start := time.Now()
-	for _, q := range f.queries {
-		if err := f.run(ctx, q, read); err != nil {
-			return 0, err
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	return http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		for k, v := range h {
+			w.Header()[k] = v
 		}
-	}
-	return time.Since(start), nil
+		_, _ = w.Write(body)
+	}))
 }
 
-// concurrent runs every query at once on the pool of 3, as the exporter
-// runs its collectors.
-func (f *floor) concurrent(ctx context.Context) (time.Duration, error) {
-	start := time.Now()
-	errs := make([]error, len(f.queries))
-	var wg sync.WaitGroup
-	for i, q := range f.queries {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = f.run(ctx, q, f.read)
-		}()
+// startFloor writes body to dir and serves it with header from a new
+// process of this program.
+func startFloor(dir string, body []byte, header http.Header) (*process, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
 	}
-	wg.Wait()
-	took := time.Since(start)
-	for _, err := range errs {
-		if err != nil {
-			return 0, err
+	file := dir + "/floor-body"
+	if err := os.WriteFile(file, body, 0o600); err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	args := []string{"-serve-static=" + file, "-listen=" + addr}
+	for k, vs := range header {
+		switch k {
+		case "Date", "Content-Length":
+			continue
+		}
+		for _, v := range vs {
+			args = append(args, "-header="+k+": "+v)
 		}
 	}
-	return took, nil
+	cmd := exec.Command(self, args...)
+	p := &process{url: "http://" + addr + "/metrics", cmd: cmd}
+	cmd.Stderr = lockedWriter{p}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	p.pid = cmd.Process.Pid
+	return p, waitListening(p, addr)
 }
 
-func (f *floor) close() { f.pool.Close() }
+func waitListening(p *process, addr string) error {
+	for i := 0; ; i++ {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return nil
+		}
+		if i == 500 {
+			p.stop()
+			return fmt.Errorf("%s did not start listening:\n%s", p.cmd.Path, p.logs())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// capture GETs url as the benchmark's client does (Accept-Encoding: gzip,
+// no Accept header), keeping the bytes as sent, still compressed.
+func capture(ctx context.Context, url string) ([]byte, http.Header, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	req.Header.Set("Accept-Encoding", "gzip") // set by hand: the transport then leaves the body compressed
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, nil, fmt.Errorf("capture: status %d", resp.StatusCode)
+	}
+	return body, resp.Header, nil
+}

@@ -1,10 +1,13 @@
 // Command bench measures the exporter on a real PostgreSQL, against a
 // scratch database of demo data it creates and drops itself:
 //
-//	go run ./internal/bench          the comparison (make bench): the same
-//	                                 SQL run directly with pgx (the floor),
-//	                                 the exporter as shipped and with caching
-//	                                 off, side by side in one run
+//	go run ./internal/bench          the comparison (make bench): a fully
+//	                                 cached scrape against the floor of
+//	                                 serving its bytes (a static Go handler),
+//	                                 an uncached scrape against its slowest
+//	                                 query alone, memory, and the attribution
+//	                                 check against one aggregate; it prints
+//	                                 the goals and exits 1 if one is missed
 //	go run ./internal/bench -load    the load test (make load): many
 //	                                 concurrent scrapers for a while
 //
@@ -37,31 +40,46 @@ type options struct {
 	scrapers int           // load: concurrent scrapers
 	minIntv  time.Duration // load: min interval of the expensive collectors
 
-	rounds   int           // compare: uncached scrapes measured per side
-	cached   int           // compare: cached scrapes measured per config
-	window   time.Duration // compare: length of each executions window
-	interval time.Duration // compare: each scraper's scrape interval in the windows
-	conc     int           // compare: concurrency of the throughput run
-	loadN    int           // compare: scrapes of the throughput run
-	parts    string        // compare: which parts to run
+	rounds      int           // compare: one-client scrapes per side for latency
+	throughput  time.Duration // compare: each closed-loop throughput run
+	rssScrapes  int           // compare: scrapes over which RSS must stay flat
+	uncached    int           // compare: uncached scrape rounds
+	checkRounds int           // compare: rounds of the attribution check
+
+	serveStatic string   // the floor process: serve this file
+	listen      string   // the floor process: on this address
+	headers     []string // the floor process: with these headers
 }
+
+type headerFlag struct{ v *[]string }
+
+func (h headerFlag) String() string     { return "" }
+func (h headerFlag) Set(s string) error { *h.v = append(*h.v, s); return nil }
 
 func main() {
 	var o options
 	flag.BoolVar(&o.load, "load", false, "run the load test instead of the comparison")
-	flag.Float64Var(&o.scale, "scale", 1, "demo data scale (1: about 100k orders)")
+	flag.Float64Var(&o.scale, "scale", 10, "demo data scale (10: 1M orders, as the issue measured; 1: 100k)")
 	flag.DurationVar(&o.duration, "duration", 60*time.Second, "load: how long to scrape")
 	flag.IntVar(&o.scrapers, "scrapers", 200, "load: concurrent scrapers")
 	flag.DurationVar(&o.minIntv, "min-interval", 10*time.Second, "load: min interval of the expensive collectors (attribution, performance, inventory, orders)")
-	flag.IntVar(&o.rounds, "rounds", 100, "compare: uncached scrapes measured for the exporter and each floor")
-	flag.IntVar(&o.cached, "cached", 1000, "compare: cached scrapes measured per config")
-	flag.DurationVar(&o.window, "window", 30*time.Second, "compare: length of each database-executions window")
-	flag.DurationVar(&o.interval, "interval", time.Second, "compare: each scraper's scrape interval in the executions windows")
-	flag.IntVar(&o.conc, "concurrency", 32, "compare: concurrent scrapers of the throughput run")
-	flag.StringVar(&o.parts, "parts", "all", "compare: comma-separated parts to run: latency, cached, memory, executions, all")
-	flag.IntVar(&o.loadN, "throughput-scrapes", 5000, "compare: scrapes of the throughput run, per config")
+	flag.IntVar(&o.rounds, "rounds", 3000, "compare: one-client scrapes of each side for the latency columns")
+	flag.DurationVar(&o.throughput, "throughput", 2*time.Second, "compare: length of each closed-loop throughput run")
+	flag.IntVar(&o.rssScrapes, "rss-scrapes", 100000, "compare: scrapes over which the exporter's RSS must stay flat")
+	flag.IntVar(&o.uncached, "uncached", 10, "compare: uncached scrapes, each next to its queries alone")
+	flag.IntVar(&o.checkRounds, "check-rounds", 7, "compare: runs of check_attribution_quality() and of the baseline")
+	flag.StringVar(&o.serveStatic, "serve-static", "", "internal: serve this file as the floor")
+	flag.StringVar(&o.listen, "listen", "", "internal: the floor's address")
+	flag.Var(headerFlag{&o.headers}, "header", "internal: a header of the floor's response, Name: value")
 	flag.Parse()
 
+	if o.serveStatic != "" {
+		if err := serveStatic(o.serveStatic, o.listen, o.headers); err != nil {
+			fmt.Fprintln(os.Stderr, "bench floor:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	var err error

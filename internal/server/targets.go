@@ -64,6 +64,7 @@ func (t *Targets) Reload() error {
 	t.reloadMu.Lock()
 	defer t.reloadMu.Unlock()
 	err := t.reload()
+	defer ownChanged()
 	if err != nil {
 		t.lastOK.Set(0)
 		return err
@@ -158,6 +159,7 @@ func (t *Targets) lookup(name string) (*collector.Exporter, bool) {
 // never a DSN or host from the request. Unknown names are a 400 that does
 // not echo the input.
 func ProbeHandler(targets *Targets, to Timeouts, m *Metrics) http.Handler {
+	caches := &probeCaches{}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !readOnlyMethod(w, r) {
 			return
@@ -172,7 +174,7 @@ func ProbeHandler(targets *Targets, to Timeouts, m *Metrics) http.Handler {
 			http.Error(w, "unknown target: not in the config file", http.StatusBadRequest)
 			return
 		}
-		serve(w, r, exp, nil, to, m)
+		serve(w, r, exp, nil, to, m, caches.of(exp))
 	})
 }
 
