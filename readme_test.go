@@ -111,15 +111,15 @@ func TestReadmeQuickStart(t *testing.T) {
 		return string(out)
 	}
 	// The schema files are read relative to the repository.
-	install := strings.ReplaceAll(readmeBlock(t, "sh", "schema/install/install.sql"), "schema/", filepath.Join(pgtest.RepoRoot(), "schema")+"/")
+	install := strings.ReplaceAll(readmeBlock(t, "sh", "-v apply=1 -f schema/install/install.sql"), "schema/", filepath.Join(pgtest.RepoRoot(), "schema")+"/")
 	if out := run(install); !strings.Contains(out, "ensure_dim_date") {
 		t.Errorf("the safe install did not report the missing ensure_dim_date:\n%s", out)
 	}
-	run(strings.ReplaceAll(readmeBlock(t, "sh", "schema/exporter-role.sql"), "schema/", filepath.Join(pgtest.RepoRoot(), "schema")+"/"))
+	run(strings.ReplaceAll(readmeBlock(t, "sh", "-f schema/exporter-role.sql"), "schema/", filepath.Join(pgtest.RepoRoot(), "schema")+"/"))
 
 	// Step 3 without `make build` (the test has built the binary) and
 	// without its last line, which the test runs as a process it stops.
-	lines := strings.Split(strings.TrimSpace(readmeBlock(t, "sh", "--db.dsn-file")), "\n")
+	lines := strings.Split(strings.TrimSpace(readmeBlock(t, "sh", "./campaign_exporter --db.dsn-file=campaign-dsn")), "\n")
 	last := strings.Fields(lines[len(lines)-1])
 	if last[0] != "./campaign_exporter" {
 		t.Fatalf("the Quick start's last line does not run the exporter: %q", lines[len(lines)-1])
