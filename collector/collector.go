@@ -215,7 +215,7 @@ func New(db DB, cfg Config, logger log.Logger) (*Exporter, error) {
 
 var (
 	upDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "", "up"),
-		"1 when this scrape could reach the database, else 0.", nil, nil)
+		"1 when the database answered this scrape's ping (a scrape served wholly from cache shares a successful ping up to 1s old), else 0.", nil, nil)
 	successDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "collector", "success"),
 		"1 when the collector's data in this scrape is from a successful run.", []string{"collector"}, nil)
 	durationDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "collector", "duration_seconds"),
