@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"crypto/tls"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"syscall"
@@ -547,4 +549,55 @@ func TestUnparsableDSNErrorShowsNoValue(t *testing.T) {
 // hTarget is one entry of a config file's targets list.
 func hTarget(name, dsn string) string {
 	return "  - name: " + name + "\n    dsn: " + dsn + "\n"
+}
+
+func TestServiceDiscoveryFollowsReloads(t *testing.T) {
+	db := pgtest.New(t)
+	db.ApplyFile(t, "testdata/scenario.sql")
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "targets.yml")
+	write := func(body string) { secWrite(t, dir, "targets.yml", "targets:\n"+body) }
+	write(hTarget("a", db.DSN) + hTarget("b", db.DSN) + "    labels: {region: north}\n")
+	p := startLogged(t, []string{"DATA_SOURCE_NAME="}, "--config.file="+cfg)
+
+	type group struct {
+		Targets []string          `json:"targets"`
+		Labels  map[string]string `json:"labels"`
+	}
+	sd := func() []group {
+		t.Helper()
+		code, hdr, body := secDo(t, http.DefaultClient, "GET", p.URL+"/sd", nil)
+		if code != http.StatusOK || hdr.Get("Content-Type") != "application/json" {
+			t.Fatalf("GET /sd: %d %s: %s", code, hdr.Get("Content-Type"), body)
+		}
+		var groups []group
+		if err := json.Unmarshal([]byte(body), &groups); err != nil {
+			t.Fatalf("GET /sd is not http_sd JSON: %v\n%s", err, body)
+		}
+		return groups
+	}
+	want := []group{{Targets: []string{"a"}, Labels: map[string]string{}}, {Targets: []string{"b"}, Labels: map[string]string{"region": "north"}}}
+	if got := sd(); !reflect.DeepEqual(got, want) {
+		t.Errorf("/sd = %+v, want %+v", got, want)
+	}
+	if code, _, _ := secDo(t, http.DefaultClient, "POST", p.URL+"/sd", nil); code != http.StatusMethodNotAllowed {
+		t.Errorf("POST /sd: %d, want 405", code)
+	}
+
+	// A reload adds a target and relabels another; relabelling keeps the
+	// target's pool and caches.
+	before := probeLastSuccess(t, p, "b")
+	write(hTarget("a", db.DSN) + hTarget("b", db.DSN) + "    labels: {region: south}\n" + hTarget("c", db.DSN))
+	sighup(t, p, "loaded config file")
+	want = []group{
+		{Targets: []string{"a"}, Labels: map[string]string{}},
+		{Targets: []string{"b"}, Labels: map[string]string{"region": "south"}},
+		{Targets: []string{"c"}, Labels: map[string]string{}},
+	}
+	if got := sd(); !reflect.DeepEqual(got, want) {
+		t.Errorf("/sd after the reload = %+v, want %+v", got, want)
+	}
+	if after := probeLastSuccess(t, p, "b"); after != before {
+		t.Errorf("relabelling target b ran its cached attribution check again: the target was rebuilt")
+	}
 }

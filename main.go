@@ -189,6 +189,7 @@ func serve(logger, baseLogger log.Logger, cfg collector.Config, poolOpts collect
 		}
 		defer targets.Close()
 		mux.Handle("/probe", server.ProbeHandler(targets, timeouts, httpMetrics))
+		mux.Handle("/sd", server.SDHandler(targets))
 		if f.lifecycle {
 			mux.Handle("/-/reload", server.ReloadHandler(targets, logger))
 		}
@@ -262,7 +263,7 @@ func validateFlags(metricsPath string, scrapeMax, scrapeOffset, idle, stmt, lock
 }
 
 // reservedPaths are served by the exporter itself.
-var reservedPaths = []string{"/probe", "/-/reload", "/-/healthy", "/-/ready"}
+var reservedPaths = []string{"/probe", "/sd", "/-/reload", "/-/healthy", "/-/ready"}
 
 func validateTelemetryPath(p string) error {
 	if !strings.HasPrefix(p, "/") {

@@ -23,7 +23,6 @@ import (
 	"regexp"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -93,7 +92,7 @@ func TestEndToEnd(t *testing.T) {
 	hook := newWebhook(t)
 	expAddr := startExporter(t, expBin, dbs)
 	amAddr := startAlertmanager(t, amBin, amtoolBin, hook.URL())
-	prom := startPrometheus(t, promBin, expAddr, amAddr, faultCases)
+	prom := startPrometheus(t, promBin, expAddr, amAddr)
 
 	if !t.Run("rules loaded", func(t *testing.T) { checkRules(t, prom) }) {
 		t.FailNow()
@@ -362,10 +361,10 @@ func startAlertmanager(t *testing.T, bin, amtool, webhookURL string) string {
 }
 
 // startPrometheus runs Prometheus with the README's multi-target scrape
-// configuration (job campaign probing each target, job campaign_exporter
-// scraping the exporter itself), evaluating a copy of the shipped rules
+// configuration (job campaign probing each target the exporter's /sd
+// lists, job campaign_exporter scraping the exporter itself), evaluating a copy of the shipped rules
 // with short `for:` durations and alerting to Alertmanager.
-func startPrometheus(t *testing.T, bin, exporterAddr, amAddr string, cases []faultCase) promAPI {
+func startPrometheus(t *testing.T, bin, exporterAddr, amAddr string) promAPI {
 	t.Helper()
 	dir := t.TempDir()
 	addr := freeAddr(t)
@@ -375,10 +374,8 @@ func startPrometheus(t *testing.T, bin, exporterAddr, amAddr string, cases []fau
 	}
 	rulesFile := filepath.Join(dir, "campaign-alerts.yml")
 	writeFile(t, rulesFile, string(rules))
-	var targets []string
-	for _, fc := range cases {
-		targets = append(targets, strconv.Quote(targetName(fc.name)))
-	}
+	// The databases' targets come from the exporter's /sd: every target of
+	// its config file, one per case.
 	cfg := fmt.Sprintf(`global:
   scrape_interval: %[1]s
   scrape_timeout: %[1]s
@@ -392,19 +389,20 @@ alerting:
 scrape_configs:
   - job_name: %[5]q
     metrics_path: /probe
-    static_configs:
-      - targets: [%[6]s]
+    http_sd_configs:
+      - url: http://%[6]s/sd
+        refresh_interval: 1s
     relabel_configs:
       - source_labels: [__address__]
         target_label: __param_target
       - source_labels: [__param_target]
         target_label: instance
       - target_label: __address__
-        replacement: %[7]q
-  - job_name: %[8]q
+        replacement: %[6]q
+  - job_name: %[7]q
     static_configs:
-      - targets: [%[7]q]
-`, scrapeInterval, evalInterval, rulesFile, amAddr, jobName, strings.Join(targets, ", "), exporterAddr, exporterJob)
+      - targets: [%[6]q]
+`, scrapeInterval, evalInterval, rulesFile, amAddr, jobName, exporterAddr, exporterJob)
 	writeFile(t, filepath.Join(dir, "prometheus.yml"), cfg)
 	p := start(t, "prometheus", bin, nil,
 		"--config.file="+filepath.Join(dir, "prometheus.yml"),

@@ -32,7 +32,10 @@ type Target struct {
 	Collectors     []string                 // nil: the flags' set
 	MinInterval    map[string]time.Duration // per-collector overrides
 	MaxConnections int32                    // 0: the flag's value
-	Line           int
+	// Labels are served with the target on /sd, for Prometheus's HTTP
+	// service discovery; they do not change how the target is scraped.
+	Labels map[string]string
+	Line   int
 }
 
 var nameRE = regexp.MustCompile(`^[a-z0-9_-]+$`)
@@ -166,8 +169,10 @@ func parseTarget(n *yaml.Node, known map[string]bool) (Target, error) {
 				}
 				t.MaxConnections = int32(n)
 			}
+		case "labels":
+			t.Labels, err = labels(k, v)
 		default:
-			err = fmt.Errorf("line %d: unknown key %q in target (want name, dsn, dsn_file, collectors, min_interval, max_connections)", k.Line, k.Value)
+			err = fmt.Errorf("line %d: unknown key %q in target (want name, dsn, dsn_file, collectors, min_interval, max_connections, labels)", k.Line, k.Value)
 		}
 		if err != nil {
 			return t, err
@@ -220,6 +225,33 @@ func collectors(k, v *yaml.Node, known map[string]bool) ([]string, error) {
 			return nil, fmt.Errorf("line %d: unknown collector %q", c.Line, c.Value)
 		}
 		out = append(out, c.Value)
+	}
+	return out, nil
+}
+
+// labelNameRE is Prometheus's label name syntax; names starting with __ are
+// Prometheus's own and refused.
+var labelNameRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
+
+func labels(k, v *yaml.Node) (map[string]string, error) {
+	if v.Kind != yaml.MappingNode {
+		return nil, fmt.Errorf("line %d: %s must be a mapping of label name to value", v.Line, k.Value)
+	}
+	out := map[string]string{}
+	for i := 0; i+1 < len(v.Content); i += 2 {
+		lk, lv := v.Content[i], v.Content[i+1]
+		switch {
+		case !labelNameRE.MatchString(lk.Value) || strings.HasPrefix(lk.Value, "__"):
+			return nil, fmt.Errorf("line %d: label name %q must match [a-zA-Z_][a-zA-Z0-9_]* and not start with __", lk.Line, lk.Value)
+		case lk.Value == "job" || lk.Value == "instance":
+			return nil, fmt.Errorf("line %d: label %q is set by Prometheus's scrape configuration, not here", lk.Line, lk.Value)
+		case lv.Kind != yaml.ScalarNode || lv.Tag == "!!null":
+			return nil, fmt.Errorf("line %d: label %s must have a string value", lv.Line, lk.Value)
+		}
+		if _, dup := out[lk.Value]; dup {
+			return nil, fmt.Errorf("line %d: label %s given twice", lk.Line, lk.Value)
+		}
+		out[lk.Value] = lv.Value
 	}
 	return out, nil
 }

@@ -46,6 +46,7 @@ targets:
     collectors: []
     min_interval: {}
     max_connections: 100
+    labels: {region: south, tier: "1", _team: data}
 `
 	got, err := Parse([]byte(src), known)
 	if err != nil {
@@ -59,7 +60,10 @@ targets:
 			MinInterval:    map[string]time.Duration{"attribution": 10 * time.Minute, "performance": 90 * time.Minute},
 			MaxConnections: 2,
 		},
-		{Name: "tainan-0", DSN: dsn, Line: 10, Collectors: []string{}, MinInterval: map[string]time.Duration{}, MaxConnections: 100},
+		{
+			Name: "tainan-0", DSN: dsn, Line: 10, Collectors: []string{}, MinInterval: map[string]time.Duration{}, MaxConnections: 100,
+			Labels: map[string]string{"region": "south", "tier": "1", "_team": "data"},
+		},
 	}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("Parse:\n got %+v\nwant %+v", got, want)
@@ -125,6 +129,12 @@ func TestParseErrors(t *testing.T) {
 		{"name null", "targets:\n  - name:\n    dsn: " + dsn + "\n", []string{"line 2", "name must be a string"}},
 		{"name a list", "targets:\n  - name: [a]\n    dsn: " + dsn + "\n", []string{"line 2", "name must be a string"}},
 		{"no name", "targets:\n  - dsn: " + dsn + "\n", []string{"line 2", "without a name"}},
+		{"labels not a mapping", "targets:\n  - name: a\n    dsn: " + dsn + "\n    labels: [x]\n", []string{"line 4", "labels must be a mapping"}},
+		{"label name with a dash", "targets:\n  - name: a\n    dsn: " + dsn + "\n    labels: {re-gion: x}\n", []string{"line 4", `"re-gion"`}},
+		{"label name reserved", "targets:\n  - name: a\n    dsn: " + dsn + "\n    labels:\n      __address__: x\n", []string{"line 5", `"__address__"`}},
+		{"label job", "targets:\n  - name: a\n    dsn: " + dsn + "\n    labels: {job: x}\n", []string{"line 4", `label "job" is set by Prometheus`}},
+		{"label value a list", "targets:\n  - name: a\n    dsn: " + dsn + "\n    labels: {region: [x]}\n", []string{"line 4", "label region must have a string value"}},
+		{"label twice", "targets:\n  - name: a\n    dsn: " + dsn + "\n    labels: {region: x, region: y}\n", []string{"line 4", "region"}},
 		{"both dsn and dsn_file", "targets:\n  - name: a\n    dsn: " + dsn + "\n    dsn_file: " + goodSecret + "\n",
 			[]string{"line 2", `"a"`, "dsn or dsn_file, not both"}},
 		{"neither dsn nor dsn_file", "targets:\n  - name: a\n    collectors: [health]\n", []string{"line 2", `"a"`, "give dsn or dsn_file"}},

@@ -24,6 +24,7 @@ func Landing(o LandingOptions, targets *Targets) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		links := []web.LandingLinks{{Address: o.MetricsPath, Text: "Metrics", Description: o.MetricsDescription}}
 		if targets != nil {
+			links = append(links, web.LandingLinks{Address: "/sd", Text: "Service discovery", Description: "the targets in Prometheus's http_sd format"})
 			for _, name := range targets.Names() {
 				links = append(links, web.LandingLinks{Address: "/probe?target=" + name, Text: "Probe " + name, Description: "the metrics of target " + name})
 			}

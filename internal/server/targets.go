@@ -87,7 +87,8 @@ func (t *Targets) reload() error {
 	var created []*target
 	for _, spec := range f.Targets {
 		if cur, ok := old[spec.Name]; ok && sameTarget(cur.spec, spec) {
-			next[spec.Name] = cur
+			// The same pool and caches; the labels may have changed.
+			next[spec.Name] = &target{spec: spec, pool: cur.pool, exp: cur.exp}
 			continue
 		}
 		tg, err := t.build(spec)
@@ -105,7 +106,7 @@ func (t *Targets) reload() error {
 	t.byName = next
 	t.mu.Unlock()
 	for name, tg := range old {
-		if next[name] != tg {
+		if nt := next[name]; nt == nil || nt.pool != tg.pool {
 			time.AfterFunc(t.grace, tg.pool.Close)
 		}
 	}
@@ -113,10 +114,12 @@ func (t *Targets) reload() error {
 	return nil
 }
 
-// sameTarget tells whether a reload leaves a target as it was: its place in
-// the file (a comment added above it, say) does not count.
+// sameTarget tells whether a reload leaves a target's database side as it
+// was: its place in the file (a comment added above it, say) and its
+// discovery labels do not count.
 func sameTarget(a, b config.Target) bool {
 	a.Line, b.Line = 0, 0
+	a.Labels, b.Labels = nil, nil
 	return reflect.DeepEqual(a, b)
 }
 
