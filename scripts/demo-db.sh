@@ -61,4 +61,4 @@ psql "$db_dsn" -v ON_ERROR_STOP=1 -qAt \
 # time (it may be off on a test server).
 psql "$db_dsn" -v ON_ERROR_STOP=1 -q -c "VACUUM (ANALYZE)"
 psql "$db_dsn" -v ON_ERROR_STOP=1 -q -c "SELECT * FROM check_campaign_system_health()"
-echo "demo: database $DEMO_DB ready: $db_dsn"
+echo "demo: database $DEMO_DB ready: $(masked "$db_dsn")"
