@@ -259,7 +259,10 @@ func checkNothingElse(t *testing.T, prom promAPI, hook *webhook, since time.Time
 	}
 	perTarget := map[string]int{}
 	for _, s := range res {
-		if !inPrometheus(s.Metric) {
+		// The restore reloads whole tables: a moment of dead rows before
+		// its VACUUM may set an alert pending, which must never fire.
+		pendingAllowed := s.Metric["instance"] == targetName("restore") && s.Metric["alertstate"] == "pending"
+		if !inPrometheus(s.Metric) && !pendingAllowed {
 			t.Errorf("unexpected alert in Prometheus: %v", s.Metric)
 		}
 		perTarget[s.Metric["instance"]]++
