@@ -321,9 +321,6 @@ func (p *Pool) Ping(ctx context.Context) error {
 // released.
 func (p *Pool) Reset() { p.pool.Reset() }
 
-// Stat reports the pool's connection counts.
-func (p *Pool) Stat() *pgxpool.Stat { return p.pool.Stat() }
-
 // Close closes the pool's connections, waiting for those in use.
 func (p *Pool) Close() {
 	if p.limiter != nil {
@@ -334,15 +331,13 @@ func (p *Pool) Close() {
 
 // closeIdle closes the connections nobody is using, giving their slots
 // back to the limiter.
-func (p *Pool) closeIdle() int {
+func (p *Pool) closeIdle() {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	conns := p.pool.AcquireAllIdle(ctx)
-	for _, c := range conns {
+	for _, c := range p.pool.AcquireAllIdle(ctx) {
 		_ = c.Conn().Close(ctx)
 		c.Release()
 	}
-	return len(conns)
 }
 
 // slotRows gives its connection back once the rows are done.
