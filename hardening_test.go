@@ -276,13 +276,16 @@ func TestReloadKeepsUnchangedTargets(t *testing.T) {
 	db := pgtest.New(t)
 	db.ApplyFile(t, "testdata/scenario.sql")
 	cfg := filepath.Join(t.TempDir(), "targets.yml")
-	body := "targets:\n" + hTarget("a", db.DSN) + hTarget("b", db.DSN)
-	secWrite(t, filepath.Dir(cfg), filepath.Base(cfg), body)
+	mtConfig(t, cfg, mtTarget("a", db.DSN), mtTarget("b", db.DSN))
+	body, err := os.ReadFile(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	p := startLogged(t, []string{"DATA_SOURCE_NAME="}, "--config.file="+cfg)
 	a, b := probeLastSuccess(t, p, "a"), probeLastSuccess(t, p, "b")
 
 	// Only the targets' places in the file change.
-	secWrite(t, filepath.Dir(cfg), filepath.Base(cfg), "# a comment above the targets\n\n"+body)
+	secWrite(t, filepath.Dir(cfg), filepath.Base(cfg), "# a comment above the targets\n\n"+string(body))
 	sighup(t, p, "loaded config file")
 	if a2, b2 := probeLastSuccess(t, p, "a"), probeLastSuccess(t, p, "b"); a2 != a || b2 != b {
 		t.Errorf("a reload that changed no target ran the cached attribution check again (a %v -> %v, b %v -> %v): the targets were rebuilt", a, a2, b, b2)
@@ -292,7 +295,7 @@ func TestReloadKeepsUnchangedTargets(t *testing.T) {
 func TestReloadEndpointNeedsLifecycleFlag(t *testing.T) {
 	db := pgtest.New(t)
 	cfg := filepath.Join(t.TempDir(), "targets.yml")
-	secWrite(t, filepath.Dir(cfg), filepath.Base(cfg), "targets:\n"+hTarget("a", db.DSN))
+	mtConfig(t, cfg, mtTarget("a", db.DSN))
 
 	off := startLogged(t, []string{"DATA_SOURCE_NAME="}, "--config.file="+cfg)
 	if code, _, _ := secDo(t, http.DefaultClient, "POST", off.URL+"/-/reload", nil); code != http.StatusNotFound {
@@ -320,7 +323,7 @@ func TestReloadRefusesUnboundedFiles(t *testing.T) {
 	db := pgtest.New(t)
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "targets.yml")
-	secWrite(t, dir, "targets.yml", "targets:\n"+hTarget("a", db.DSN))
+	mtConfig(t, cfg, mtTarget("a", db.DSN))
 	p := startLogged(t, []string{"DATA_SOURCE_NAME="}, "--config.file="+cfg)
 
 	fifo := filepath.Join(dir, "fifo")
@@ -395,13 +398,12 @@ func TestManyTargetsStayWithinTheConnectionBound(t *testing.T) {
 	db := pgtest.New(t)
 	db.ApplyFile(t, "testdata/scenario.sql")
 	cfg := filepath.Join(t.TempDir(), "targets.yml")
-	var body strings.Builder
-	body.WriteString("targets:\n")
 	const targets = 30
-	for i := range targets {
-		body.WriteString(hTarget(fmt.Sprintf("t%02d", i), db.DSN))
+	specs := make([]string, targets)
+	for i := range specs {
+		specs[i] = mtTarget(fmt.Sprintf("t%02d", i), db.DSN)
 	}
-	secWrite(t, filepath.Dir(cfg), filepath.Base(cfg), body.String())
+	mtConfig(t, cfg, specs...)
 	p := startLogged(t, []string{"DATA_SOURCE_NAME="}, "--config.file="+cfg,
 		"--db.max-connections-total=5", "--db.max-connections-per-host=4", "--db.idle-timeout=1s")
 
@@ -454,7 +456,7 @@ func TestHTTPEdges(t *testing.T) {
 	db := pgtest.New(t)
 	db.ApplyFile(t, "testdata/scenario.sql")
 	cfg := filepath.Join(t.TempDir(), "targets.yml")
-	secWrite(t, filepath.Dir(cfg), filepath.Base(cfg), "targets:\n"+hTarget("a", db.DSN))
+	mtConfig(t, cfg, mtTarget("a", db.DSN))
 	p := startLogged(t, []string{"DATA_SOURCE_NAME=" + db.DSN}, "--config.file="+cfg)
 
 	t.Run("scrapes are GET only", func(t *testing.T) {
@@ -546,18 +548,12 @@ func TestUnparsableDSNErrorShowsNoValue(t *testing.T) {
 	}
 }
 
-// hTarget is one entry of a config file's targets list.
-func hTarget(name, dsn string) string {
-	return "  - name: " + name + "\n    dsn: " + dsn + "\n"
-}
-
 func TestServiceDiscoveryFollowsReloads(t *testing.T) {
 	db := pgtest.New(t)
 	db.ApplyFile(t, "testdata/scenario.sql")
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "targets.yml")
-	write := func(body string) { secWrite(t, dir, "targets.yml", "targets:\n"+body) }
-	write(hTarget("a", db.DSN) + hTarget("b", db.DSN) + "    labels: {region: north}\n")
+	mtConfig(t, cfg, mtTarget("a", db.DSN), mtTarget("b", db.DSN, "labels: {region: north}"))
 	p := startLogged(t, []string{"DATA_SOURCE_NAME="}, "--config.file="+cfg)
 
 	type group struct {
@@ -587,7 +583,10 @@ func TestServiceDiscoveryFollowsReloads(t *testing.T) {
 	// A reload adds a target and relabels another; relabelling keeps the
 	// target's pool and caches.
 	before := probeLastSuccess(t, p, "b")
-	write(hTarget("a", db.DSN) + hTarget("b", db.DSN) + "    labels: {region: south}\n" + hTarget("c", db.DSN))
+	if _, _, body := secDo(t, http.DefaultClient, "GET", p.URL+"/", nil); strings.Contains(body, `probe?target=c"`) {
+		t.Fatalf("the landing page lists target c before it exists")
+	}
+	mtConfig(t, cfg, mtTarget("a", db.DSN), mtTarget("b", db.DSN, "labels: {region: south}"), mtTarget("c", db.DSN))
 	sighup(t, p, "loaded config file")
 	want = []group{
 		{Targets: []string{"a"}, Labels: map[string]string{}},
@@ -596,6 +595,10 @@ func TestServiceDiscoveryFollowsReloads(t *testing.T) {
 	}
 	if got := sd(); !reflect.DeepEqual(got, want) {
 		t.Errorf("/sd after the reload = %+v, want %+v", got, want)
+	}
+	// The landing page, rendered once per target list, follows too.
+	if _, _, body := secDo(t, http.DefaultClient, "GET", p.URL+"/", nil); !strings.Contains(body, `probe?target=c"`) {
+		t.Errorf("the landing page does not list target c added by the reload")
 	}
 	if after := probeLastSuccess(t, p, "b"); after != before {
 		t.Errorf("relabelling target b ran its cached attribution check again: the target was rebuilt")
