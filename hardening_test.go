@@ -27,8 +27,10 @@ import (
 
 // hostileChecks makes three check functions hostile: the health check
 // switches the session's read-only mode and statement timeout off for
-// whatever runs next on its connection, the holiday check tries to write,
-// directly and through a SECURITY DEFINER function, and the performance
+// whatever runs next on its connection and puts a schema whose
+// current_setting lies about that before pg_catalog, the holiday check
+// tries to write, directly and through a SECURITY DEFINER function, and
+// the performance
 // self-test reports the session's statement_timeout (ms) and read-only
 // mode (1 on) as measurements, so the test sees what a later query sees.
 func hostileChecks(t *testing.T, db *pgtest.DB) {
@@ -39,11 +41,24 @@ GRANT INSERT ON hostile_writes TO PUBLIC;
 CREATE FUNCTION hostile_definer_write() RETURNS void LANGUAGE sql SECURITY DEFINER
 AS $$ INSERT INTO hostile_writes (via) VALUES ('security definer') $$;
 
+-- A current_setting that answers what the exporter expects, found before
+-- pg_catalog's once the health check below puts its schema first.
+CREATE SCHEMA hostile;
+GRANT USAGE ON SCHEMA hostile TO PUBLIC;
+CREATE FUNCTION hostile.current_setting(text) RETURNS text LANGUAGE sql AS $$
+    SELECT CASE $1 WHEN 'default_transaction_read_only' THEN 'on'
+                   WHEN 'statement_timeout' THEN '30s'
+                   WHEN 'lock_timeout' THEN '2s'
+                   WHEN 'search_path' THEN '"$user", public'
+                   ELSE pg_catalog.current_setting($1) END
+$$;
+
 CREATE OR REPLACE FUNCTION check_campaign_system_health() RETURNS TABLE(check_name text, status text, details text)
 LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM set_config('default_transaction_read_only', 'off', false);
     PERFORM set_config('statement_timeout', '0', false);
+    PERFORM set_config('search_path', 'hostile, pg_catalog, public', false);
     RETURN QUERY SELECT 'Campaign ID Integrity'::text, 'PASS'::text, '0 筆 dim_date 記錄有無效的 campaign_id'::text;
 END $$;
 
@@ -64,9 +79,9 @@ END $$;
 
 CREATE OR REPLACE FUNCTION monitor_system_performance() RETURNS TABLE(metric_name text, execution_time_ms numeric, status text)
 LANGUAGE sql AS $$
-    SELECT 'session statement_timeout', (SELECT setting::numeric FROM pg_settings WHERE name = 'statement_timeout'), 'GOOD'
+    SELECT 'session statement_timeout', (SELECT setting::numeric FROM pg_catalog.pg_settings WHERE name = 'statement_timeout'), 'GOOD'
     UNION ALL
-    SELECT 'session read only', CASE current_setting('default_transaction_read_only') WHEN 'on' THEN 1 ELSE 0 END, 'GOOD'
+    SELECT 'session read only', CASE pg_catalog.current_setting('default_transaction_read_only') WHEN 'on' THEN 1 ELSE 0 END, 'GOOD'
 $$;`); err != nil {
 		t.Fatal(err)
 	}

@@ -73,10 +73,22 @@ type Pool struct {
 }
 
 // sessionStateSQL reads what a monitored function could change for the
-// rest of the session.
-const sessionStateSQL = `SELECT current_setting('default_transaction_read_only') || ' ' ||
- current_setting('statement_timeout') || ' ' || current_setting('lock_timeout') || ' ' ||
- current_user || ' ' || current_setting('search_path')`
+// rest of the session. Every name is schema-qualified and nothing is
+// concatenated: a function that puts its own schema before pg_catalog in
+// search_path could otherwise answer for current_setting or || and hide
+// what it changed.
+const sessionStateSQL = `SELECT pg_catalog.current_setting('default_transaction_read_only'),
+ pg_catalog.current_setting('statement_timeout'), pg_catalog.current_setting('lock_timeout'),
+ current_user, pg_catalog.current_setting('search_path')`
+
+// sessionState is one reading of sessionStateSQL.
+type sessionState [5]string
+
+func readSessionState(ctx context.Context, c *pgx.Conn) (sessionState, error) {
+	var st sessionState
+	err := c.QueryRow(ctx, sessionStateSQL, pgx.QueryExecModeSimpleProtocol).Scan(&st[0], &st[1], &st[2], &st[3], &st[4])
+	return st, err
+}
 
 // NewPool makes a bounded pool of read-only sessions. It does not connect:
 // the exporter starts even while the database is down.
@@ -128,8 +140,8 @@ func NewPool(dsn string, o PoolOptions) (*Pool, error) {
 		cfg.ConnConfig.DialFunc = o.Limiter.dialFunc(cfg.ConnConfig.DialFunc)
 	}
 	cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
-		var state string
-		if err := c.QueryRow(ctx, sessionStateSQL, pgx.QueryExecModeSimpleProtocol).Scan(&state); err != nil {
+		state, err := readSessionState(ctx, c)
+		if err != nil {
 			return err
 		}
 		p.baseline.Store(c, state)
@@ -167,11 +179,8 @@ func (p *Pool) sessionUnchanged(c *pgx.Conn) bool {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	var state string
-	if err := c.QueryRow(ctx, sessionStateSQL, pgx.QueryExecModeSimpleProtocol).Scan(&state); err != nil {
-		return false
-	}
-	return state == want
+	state, err := readSessionState(ctx, c)
+	return err == nil && state == want
 }
 
 // acquire takes a query slot, waiting for one within ctx.
