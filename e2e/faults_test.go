@@ -86,6 +86,7 @@ const (
 	procDuplicates = "### Remove duplicate holidays (清理重複的假期記錄)"
 	procCampaigns  = "### Remove duplicated campaigns (檢查活動權重設定)"
 	procReenable   = "### Re-enable the triggers (資料還原 第 4 步)"
+	procRecreate   = "### Recreate the holiday trigger (假期同步修復: 重新建立觸發器)"
 	procFunctions  = "### Re-create the campaign system's functions (重新建立歸因計算函數)"
 	procLegacy     = "### Clear the legacy campaign names (每月維護: 清理孤立記錄)"
 	procWeekly     = "### Weekly maintenance (每週維護)"
@@ -171,6 +172,13 @@ var faultCases = []faultCase{
   JOIN dim_date d ON d.date = c.end_date AND d.campaign_id = c.id WHERE c.end_date - c.start_date >= 3)`,
 		inhibited:  []wantAlert{crit("CampaignDimDateStaleCampaign", nil)},
 		procedures: []string{procResync, procRecompute, procReenable},
+	},
+	{
+		// The trigger dropped, not disabled: the runbook recreates it.
+		name:       "holiday_trigger_missing",
+		inject:     `DROP TRIGGER trigger_sync_holidays ON holidays`,
+		want:       []wantAlert{crit("CampaignTriggerDisabled", map[string]string{"trigger": "trigger_sync_holidays", "table": "holidays"})},
+		procedures: []string{procRecreate, procHolidayHow},
 	},
 	{
 		name:   "check_function_missing",
