@@ -4,7 +4,10 @@ package schema_test
 // run with psql, as a DBA would, against real databases.
 
 import (
+	"archive/tar"
+	"compress/gzip"
 	"context"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,7 +24,8 @@ import (
 
 const (
 	installScript = "schema/install/install.sql"
-	previousDir   = "testdata/install/previous"
+	// The reference schema of the previous release, as it shipped.
+	previousRelease = "testdata/install/schema-0.1.0.tar.gz"
 )
 
 // catalogSQL describes every user object of the database without OIDs, so
@@ -405,12 +409,7 @@ func TestInstallLeavesExistingObjectsAlone(t *testing.T) {
 func TestInstallUpgradesPreviousRelease(t *testing.T) {
 	t.Parallel()
 	db := pgtest.NewEmpty(t)
-	files, err := filepath.Glob(filepath.Join(pgtest.RepoRoot(), previousDir, "*.sql"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no previous release under %s (%v)", previousDir, err)
-	}
-	sort.Strings(files)
-	for _, f := range files {
+	for _, f := range unpackSQL(t, filepath.Join(pgtest.RepoRoot(), previousRelease)) {
 		if out, err := runPsqlFile(t, db.DSN, f); err != nil {
 			t.Fatalf("psql -f %s: %v\n%s", filepath.Base(f), err, out)
 		}
@@ -829,4 +828,48 @@ func TestInstallScriptReadsEveryReferenceFile(t *testing.T) {
 		got = append(got, m[1])
 	}
 	equal(t, "files read by "+installScript, got, want)
+}
+
+// unpackSQL writes the .sql files of a gzipped tar archive into a temporary
+// directory and returns their paths in name order.
+func unpackSQL(t *testing.T, archive string) []string {
+	t.Helper()
+	f, err := os.Open(archive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatalf("%s: %v", archive, err)
+	}
+	dir := t.TempDir()
+	var files []string
+	tr := tar.NewReader(zr)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", archive, err)
+		}
+		if h.Typeflag != tar.TypeReg || !strings.HasSuffix(h.Name, ".sql") {
+			continue
+		}
+		body, err := io.ReadAll(tr)
+		if err != nil {
+			t.Fatalf("%s: %s: %v", archive, h.Name, err)
+		}
+		p := filepath.Join(dir, filepath.Base(h.Name))
+		if err := os.WriteFile(p, body, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, p)
+	}
+	if len(files) == 0 {
+		t.Fatalf("%s holds no .sql file", archive)
+	}
+	sort.Strings(files)
+	return files
 }
