@@ -140,14 +140,31 @@ func cleanIntegrity() [][]string {
 	}
 }
 
+// checkCase is a database state, made by setup inside a rolled-back
+// transaction, and the rows a check function should return for it.
+type checkCase struct {
+	name  string
+	setup string
+	want  [][]string
+}
+
+// runCheckCases runs each case as a subtest: setup, then the check's query.
+func runCheckCases(t *testing.T, db *pgtest.DB, check, query string, cases []checkCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			inTx(t, db, func(tx pgx.Tx) {
+				mustExec(t, tx, tc.setup)
+				equal(t, check, rowsOf(t, tx, query), tc.want)
+			})
+		})
+	}
+}
+
 func TestHealthCheck(t *testing.T) {
 	t.Parallel()
 	db := pgtest.New(t)
-	cases := []struct {
-		name  string
-		setup string
-		want  [][]string
-	}{
+	cases := []checkCase{
 		{"empty", ``, healthRows(0, 0, 0)},
 		{"orphaned campaign ids", `
 			SELECT ensure_dim_date('2025-01-01', '2025-01-10');
@@ -174,14 +191,7 @@ func TestHealthCheck(t *testing.T) {
 				('F', '2025-03-01', '2025-03-01'); -- same single day as E`,
 			healthRows(0, 0, 5)},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			inTx(t, db, func(tx pgx.Tx) {
-				mustExec(t, tx, tc.setup)
-				equal(t, "check_campaign_system_health()", rowsOf(t, tx, healthSQL), tc.want)
-			})
-		})
-	}
+	runCheckCases(t, db, "check_campaign_system_health()", healthSQL, cases)
 }
 
 // bruteOverlaps counts overlapping pairs the quadratic way.
@@ -227,11 +237,7 @@ func TestAttributionQuality(t *testing.T) {
 	t.Parallel()
 	db := pgtest.New(t)
 	const days = `SELECT ensure_dim_date('2025-01-01', '2025-01-31');`
-	cases := []struct {
-		name  string
-		setup string
-		want  [][]string
-	}{
+	cases := []checkCase{
 		{"empty", days, [][]string{
 			{"Revenue Balance", "PASS", "0.000000", "原始營收: 0.00, 歸因營收: 0.00"},
 			{"Weight Distribution", "INFO", "0.0000", "平均歸因權重: 0.0000"},
@@ -281,25 +287,14 @@ func TestAttributionQuality(t *testing.T) {
 				{"Weight Distribution", "INFO", "0.0000", "平均歸因權重: 0.0000"},
 			}},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			inTx(t, db, func(tx pgx.Tx) {
-				mustExec(t, tx, tc.setup)
-				equal(t, "check_attribution_quality()", rowsOf(t, tx, qualitySQL), tc.want)
-			})
-		})
-	}
+	runCheckCases(t, db, "check_attribution_quality()", qualitySQL, cases)
 }
 
 func TestHolidayDataIntegrity(t *testing.T) {
 	t.Parallel()
 	db := pgtest.New(t)
 	const days = `SELECT ensure_dim_date('2025-01-01', '2025-01-31');`
-	cases := []struct {
-		name  string
-		setup string
-		want  [][]string
-	}{
+	cases := []checkCase{
 		{"empty", ``, cleanIntegrity()},
 		{"synced holidays", days + `SELECT add_holiday('2025-01-01', '元旦'), add_holiday('2025-06-01', 'outside dim_date');`, cleanIntegrity()},
 		{"missing flags, first 10 of 12 ascending", days + `
@@ -333,14 +328,7 @@ func TestHolidayDataIntegrity(t *testing.T) {
 				integrityRow("DUPLICATE_HOLIDAYS", 2, "2025-01-02", "2025-01-05"),
 			}},
 	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			inTx(t, db, func(tx pgx.Tx) {
-				mustExec(t, tx, tc.setup)
-				equal(t, "check_holiday_data_integrity()", rowsOf(t, tx, integritySQL), tc.want)
-			})
-		})
-	}
+	runCheckCases(t, db, "check_holiday_data_integrity()", integritySQL, cases)
 }
 
 func TestHolidayTrigger(t *testing.T) {
@@ -735,16 +723,21 @@ func diffLines(a, b string) string {
 	return strings.Join(out, "\n")
 }
 
+// olderTablesSQL creates the four tables as an older copy had them: without
+// the columns, constraints and generated calendar columns added since.
+const olderTablesSQL = `
+		CREATE TABLE campaigns (id bigserial PRIMARY KEY, campaign_name text NOT NULL, start_date date NOT NULL, end_date date NOT NULL);
+		CREATE TABLE dim_date (date date PRIMARY KEY, is_holiday boolean NOT NULL DEFAULT false, holiday_name text, campaign_id bigint, campaign_name text);
+		CREATE TABLE holidays (id bigserial PRIMARY KEY, date date NOT NULL, name text NOT NULL);
+		CREATE TABLE orders (id bigserial PRIMARY KEY, order_date date NOT NULL, total_amount numeric(12,2), status text NOT NULL, created_at timestamptz NOT NULL DEFAULT now());
+`
+
 // TestSchemaUpgradesOlderCopy: objects of an older copy whose result type or
 // columns differ are replaced; the data stays.
 func TestSchemaUpgradesOlderCopy(t *testing.T) {
 	t.Parallel()
 	db := pgtest.NewEmpty(t)
-	mustExec(t, db.Pool, `
-		CREATE TABLE campaigns (id bigserial PRIMARY KEY, campaign_name text NOT NULL, start_date date NOT NULL, end_date date NOT NULL);
-		CREATE TABLE dim_date (date date PRIMARY KEY, is_holiday boolean NOT NULL DEFAULT false, holiday_name text, campaign_id bigint, campaign_name text);
-		CREATE TABLE holidays (id bigserial PRIMARY KEY, date date NOT NULL, name text NOT NULL);
-		CREATE TABLE orders (id bigserial PRIMARY KEY, order_date date NOT NULL, total_amount numeric(12,2), status text NOT NULL, created_at timestamptz NOT NULL DEFAULT now());
+	mustExec(t, db.Pool, olderTablesSQL+`
 		INSERT INTO campaigns (campaign_name, start_date, end_date) VALUES ('old', '2025-01-01', '2025-01-31');
 		INSERT INTO dim_date (date, campaign_id) VALUES ('2025-01-05', 1);
 		INSERT INTO orders (order_date, total_amount, status) VALUES ('2025-01-05', 10, 'paid');

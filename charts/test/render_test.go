@@ -133,44 +133,45 @@ func decode(out string) (*rendered, error) {
 			}
 			continue
 		}
-		var obj any
-		switch tm.APIVersion + " " + tm.Kind {
-		case "apps/v1 Deployment":
-			o := &appsv1.Deployment{}
-			r.deployments, obj = append(r.deployments, o), o
-		case "v1 Service":
-			o := &corev1.Service{}
-			r.services, obj = append(r.services, o), o
-		case "v1 ServiceAccount":
-			o := &corev1.ServiceAccount{}
-			r.serviceAccounts, obj = append(r.serviceAccounts, o), o
-		case "v1 Secret":
-			o := &corev1.Secret{}
-			r.secrets, obj = append(r.secrets, o), o
-		case "v1 ConfigMap":
-			o := &corev1.ConfigMap{}
-			r.configMaps, obj = append(r.configMaps, o), o
-		case "networking.k8s.io/v1 NetworkPolicy":
-			o := &networkingv1.NetworkPolicy{}
-			r.networkPolicies, obj = append(r.networkPolicies, o), o
-		case "monitoring.coreos.com/v1 ServiceMonitor":
-			o := &monitoringv1.ServiceMonitor{}
-			r.serviceMonitors, obj = append(r.serviceMonitors, o), o
-		case "monitoring.coreos.com/v1 Probe":
-			o := &monitoringv1.Probe{}
-			r.probes, obj = append(r.probes, o), o
-		case "monitoring.coreos.com/v1 PrometheusRule":
-			o := &monitoringv1.PrometheusRule{}
-			r.rules, obj = append(r.rules, o), o
-		default:
+		into, ok := r.decoders()[tm.APIVersion+" "+tm.Kind]
+		if !ok {
 			return nil, fmt.Errorf("unexpected object %s %s", tm.APIVersion, tm.Kind)
 		}
-		if err := yaml.UnmarshalStrict(doc, obj); err != nil {
+		if err := into(doc); err != nil {
 			return nil, fmt.Errorf("%s: %w in:\n%s", tm.Kind, err, doc)
 		}
 		r.docs[tm.Kind] = append(r.docs[tm.Kind], string(doc))
 	}
 	return r, nil
+}
+
+// decoders maps each kind the chart may make to a strict decoder that
+// appends the object to its list.
+func (r *rendered) decoders() map[string]func([]byte) error {
+	return map[string]func([]byte) error{
+		"apps/v1 Deployment":                      into(&r.deployments),
+		"v1 Service":                              into(&r.services),
+		"v1 ServiceAccount":                       into(&r.serviceAccounts),
+		"v1 Secret":                               into(&r.secrets),
+		"v1 ConfigMap":                            into(&r.configMaps),
+		"networking.k8s.io/v1 NetworkPolicy":      into(&r.networkPolicies),
+		"monitoring.coreos.com/v1 ServiceMonitor": into(&r.serviceMonitors),
+		"monitoring.coreos.com/v1 Probe":          into(&r.probes),
+		"monitoring.coreos.com/v1 PrometheusRule": into(&r.rules),
+	}
+}
+
+// into decodes a document strictly (an unknown or duplicate field is an
+// error) into a new T and appends it to list.
+func into[T any](list *[]*T) func([]byte) error {
+	return func(doc []byte) error {
+		o := new(T)
+		if err := yaml.UnmarshalStrict(doc, o); err != nil {
+			return err
+		}
+		*list = append(*list, o)
+		return nil
+	}
 }
 
 func stripComments(s string) string {
