@@ -90,13 +90,7 @@ func New(db DB, cfg Config, logger log.Logger) (*Exporter, error) {
 		if !ok {
 			return nil, fmt.Errorf("unknown collector %q (known: %s)", name, strings.Join(Names(), ", "))
 		}
-		e.collectors = append(e.collectors, &managed{
-			name:     name,
-			c:        f.build(cfg.Options),
-			settings: s,
-			logger:   log.With(logger, "collector", name),
-			state:    &runState{},
-		})
+		e.collectors = append(e.collectors, newManaged(name, f.build(cfg.Options), s, logger))
 	}
 	sort.Slice(e.collectors, func(i, j int) bool { return e.collectors[i].name < e.collectors[j].name })
 	return e, nil

@@ -29,6 +29,10 @@ type managed struct {
 	lastErr string // the last error logged, to log repeats at debug
 }
 
+func newManaged(name string, c Collector, s Settings, logger log.Logger) *managed {
+	return &managed{name: name, c: c, settings: s, logger: log.With(logger, "collector", name), state: &runState{}}
+}
+
 // runState is what a collector's runs so far left to report. Each run
 // replaces it with a new one and never changes it, so a snapshot can hold
 // it and tell a later run by its address.
