@@ -3,7 +3,6 @@ package collector
 import (
 	"context"
 	"errors"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,17 +20,15 @@ func TestFlightSharesOneCall(t *testing.T) {
 		return 42, nil
 	}
 	const callers = 10
-	var wg sync.WaitGroup
-	results := make(chan int, callers)
+	type result struct {
+		v   int
+		err error
+	}
+	results := make(chan result, callers)
 	for range callers {
-		wg.Add(1)
 		go func() {
-			defer wg.Done()
 			v, err := f.do(context.Background(), fn)
-			if err != nil {
-				t.Error(err)
-			}
-			results <- v
+			results <- result{v, err}
 		}()
 	}
 	// Let every caller join the call before it ends.
@@ -39,11 +36,9 @@ func TestFlightSharesOneCall(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	close(release)
-	wg.Wait()
-	close(results)
-	for v := range results {
-		if v != 42 {
-			t.Errorf("a caller got %d, want 42", v)
+	for range callers {
+		if r := <-results; r.v != 42 || r.err != nil {
+			t.Errorf("a caller got %d, %v; want 42", r.v, r.err)
 		}
 	}
 	if n := calls.Load(); n != 1 {
