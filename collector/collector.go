@@ -49,6 +49,31 @@ type Collector interface {
 	Update(ctx context.Context, db Querier, ch chan<- prometheus.Metric) error
 }
 
+// collectorFunc is a Collector without options: an Update function.
+type collectorFunc func(ctx context.Context, db Querier, ch chan<- prometheus.Metric) error
+
+// Update calls f.
+func (f collectorFunc) Update(ctx context.Context, db Querier, ch chan<- prometheus.Metric) error {
+	return f(ctx, db, ch)
+}
+
+// eachRow runs sql and, for each row it returns, scans the row into dest
+// and calls fn.
+func eachRow(ctx context.Context, db Querier, sql string, args []any, dest []any, fn func() error) error {
+	rows, err := db.Query(ctx, sql, args...)
+	if err != nil {
+		return err
+	}
+	_, err = pgx.ForEachRow(rows, dest, fn)
+	return err
+}
+
+// newDesc describes the metric campaign_<subsystem>_<name> (campaign_<name>
+// without a subsystem).
+func newDesc(subsystem, name, help string, labels ...string) *prometheus.Desc {
+	return prometheus.NewDesc(prometheus.BuildFQName(namespace, subsystem, name), help, labels, nil)
+}
+
 func boolValue(b bool) float64 {
 	if b {
 		return 1

@@ -97,14 +97,14 @@ func New(db DB, cfg Config, logger log.Logger) (*Exporter, error) {
 }
 
 var (
-	upDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "", "up"),
-		"1 when the database answered this scrape's ping (a scrape served wholly from cache shares a successful ping up to 1s old), else 0.", nil, nil)
-	successDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "collector", "success"),
-		"1 when the collector's data in this scrape is from a successful run.", []string{"collector"}, nil)
-	durationDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "collector", "duration_seconds"),
-		"How long the collector's last database run took.", []string{"collector"}, nil)
-	lastSuccessDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "collector", "last_success_timestamp_seconds"),
-		"When the collector's data was last fetched successfully.", []string{"collector"}, nil)
+	upDesc = newDesc("", "up",
+		"1 when the database answered this scrape's ping (a scrape served wholly from cache shares a successful ping up to 1s old), else 0.")
+	successDesc = newDesc("collector", "success",
+		"1 when the collector's data in this scrape is from a successful run.", "collector")
+	durationDesc = newDesc("collector", "duration_seconds",
+		"How long the collector's last database run took.", "collector")
+	lastSuccessDesc = newDesc("collector", "last_success_timestamp_seconds",
+		"When the collector's data was last fetched successfully.", "collector")
 )
 
 // Collect runs one scrape (see Snapshot) and sends its metrics.

@@ -77,29 +77,11 @@ func runOf(t *testing.T, metrics []prometheus.Metric) int {
 	return int(pb.GetGauge().GetValue())
 }
 
-// debugLogger logs everything to a buffer, as logfmt.
-func debugLogger() (log.Logger, *syncBuffer) {
-	var buf syncBuffer
+// debugLogger logs everything to a buffer, as logfmt. The runs log before
+// the scrapes waiting for them return, so the test reads it after.
+func debugLogger() (log.Logger, *bytes.Buffer) {
+	var buf bytes.Buffer
 	return level.NewFilter(log.NewLogfmtLogger(log.NewSyncWriter(&buf)), level.AllowDebug()), &buf
-}
-
-// syncBuffer is a bytes.Buffer that flight goroutines may log to while the
-// test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // age makes the collector's cache d older.
