@@ -93,13 +93,6 @@ func age(m *managed, d time.Duration) {
 	m.state = &st
 }
 
-// waitWaiters waits until n callers wait on the collector's run in flight.
-func waitWaiters[T any](f *flight[T], n int) {
-	for f.waiting() < n {
-		time.Sleep(time.Millisecond)
-	}
-}
-
 func TestEngineCacheServesWithinMinInterval(t *testing.T) {
 	c := &testCollector{}
 	m := newManaged("test", c, Settings{MinInterval: time.Hour}, log.NewNopLogger())
