@@ -40,14 +40,14 @@ DEMO_DB  ?= campaign_demo
 DEMO_SCALE ?= 1
 DEMO_LISTEN ?= :9817
 
-.PHONY: all build test lint vet gotest rules demo demo-db e2e bench bench-schema load clean tools pgcheck pgcheck-demo
+.PHONY: all build test lint vet gotest race rules demo demo-db e2e bench bench-schema load clean tools pgcheck pgcheck-demo
 
 all: build
 
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BINARY) .
 
-test: pgcheck vet rules gotest
+test: pgcheck vet rules race gotest
 
 # Stops at once, before the build, when no PostgreSQL can be had (saying how
 # to install it); gotest, e2e and demo then use or start one.
@@ -63,6 +63,13 @@ vet:
 
 gotest:
 	scripts/pg-throwaway.sh CAMPAIGN_TEST_DSN $(GO) test -count=1 ./...
+
+# The race detector over the tests that need no database: the packages
+# without any, and the collector engine's unit tests and fuzz seeds.
+RACE_PACKAGES := ./alerts/ ./dashboards/ ./internal/check/ ./internal/config/
+race:
+	$(GO) test -race -count=1 $(RACE_PACKAGES)
+	$(GO) test -race -count=1 -run '^(TestFlight|TestEngine|Fuzz)' ./collector/
 
 rules: $(PROMTOOL)
 	$(PROMTOOL) check rules alerts/campaign-alerts.yml

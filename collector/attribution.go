@@ -1,34 +1,24 @@
 package collector
 
 import (
-	"context"
 	"time"
 
 	"github.com/campaign-exporter/campaign_exporter/queries"
-	"github.com/prometheus/client_golang/prometheus"
 )
 
 func init() {
 	// Revenue Balance reads every qualifying order: cached by default.
-	registerCollector("attribution", true, 5*time.Minute, func(Options) Collector { return attributionCollector{} })
+	registerCollector("attribution", true, 5*time.Minute, func(Options) Collector { return attributionRows })
 }
 
 var (
-	attributionStatusDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "attribution", "check_status"),
-		"State of each check of check_attribution_quality(): 1 for the current status.", []string{"check", "status"}, nil)
-	attributionValueDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "attribution", "check_value"),
-		"The check's value column (Revenue Balance: absolute difference; Weight Distribution: average share).", []string{"check"}, nil)
+	attributionStatusDesc = newDesc("attribution", "check_status",
+		"State of each check of check_attribution_quality(): 1 for the current status.", "check", "status")
+	attributionValueDesc = newDesc("attribution", "check_value",
+		"The check's value column (Revenue Balance: absolute difference; Weight Distribution: average share).", "check")
+	// attributionRows reports check_attribution_quality().
 	attributionRows = statusRows{
 		query: queries.Get("attribution"), nameColumn: "check_name", known: checkStates,
 		statusDesc: attributionStatusDesc, valueDesc: attributionValueDesc, parse: numericValue(1),
 	}
 )
-
-// attributionCollector reports check_attribution_quality().
-type attributionCollector struct{}
-
-var _ Collector = attributionCollector{}
-
-func (attributionCollector) Update(ctx context.Context, db Querier, ch chan<- prometheus.Metric) error {
-	return attributionRows.update(ctx, db, ch)
-}

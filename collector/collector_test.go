@@ -38,16 +38,26 @@ func newExporter(t *testing.T, dsn string, logger log.Logger, settings map[strin
 }
 
 // scrape runs one scrape and flattens it to "name{k="v",...}" -> value.
-// Tests call it from goroutines too, so it reports with t.Error, never
-// t.Fatal, and returns an empty map on failure.
+// Only the test's goroutine may call it: others use gatherFlat and hand
+// the error back.
 func scrape(t *testing.T, ctx context.Context, e *Exporter) map[string]float64 {
 	t.Helper()
+	out, err := gatherFlat(e.Scraper(ctx))
+	if err != nil {
+		t.Fatalf("gather: %v", err)
+	}
+	return out
+}
+
+// gatherFlat gathers c and flattens it to "name{k="v",...}" -> value.
+func gatherFlat(c prometheus.Collector) (map[string]float64, error) {
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(e.Scraper(ctx))
+	if err := reg.Register(c); err != nil {
+		return nil, err
+	}
 	mfs, err := reg.Gather()
 	if err != nil {
-		t.Errorf("gather: %v", err)
-		return map[string]float64{}
+		return nil, err
 	}
 	out := map[string]float64{}
 	for _, mf := range mfs {
@@ -59,7 +69,7 @@ func scrape(t *testing.T, ctx context.Context, e *Exporter) map[string]float64 {
 			out[mf.GetName()+"{"+strings.Join(labels, ",")+"}"] = m.GetGauge().GetValue() + m.GetCounter().GetValue()
 		}
 	}
-	return out
+	return out, nil
 }
 
 func metricLabels(m prometheus.Metric) [][2]string {
@@ -122,15 +132,19 @@ func TestCacheAndSharedRun(t *testing.T) {
 	const scrapers = 10
 	var wg sync.WaitGroup
 	results := make([]map[string]float64, scrapers)
+	errs := make([]error, scrapers)
 	for i := range scrapers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results[i] = scrape(t, context.Background(), e)
+			results[i], errs[i] = gatherFlat(e.Scraper(context.Background()))
 		}()
 	}
 	wg.Wait()
 	for i, r := range results {
+		if errs[i] != nil {
+			t.Fatalf("scrape %d: %v", i, errs[i])
+		}
 		if r[success("health")] != 1 || r[success("attribution")] != 1 {
 			t.Fatalf("scrape %d: success health=%v attribution=%v", i, r[success("health")], r[success("attribution")])
 		}

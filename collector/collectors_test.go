@@ -39,11 +39,94 @@ func (s single) Collect(ch chan<- prometheus.Metric) {
 
 func build(name string) Collector { return factories[name].build(DefaultOptions()) }
 
+// helps are the HELP texts of the metrics TestCollectors expects, all
+// gauges: its cases list their series alone, and expo adds the rest.
+var helps = map[string]string{
+	"campaign_attribution_check_status":                "State of each check of check_attribution_quality(): 1 for the current status.",
+	"campaign_attribution_check_value":                 "The check's value column (Revenue Balance: absolute difference; Weight Distribution: average share).",
+	"campaign_backup_expired_rows":                     "dim_date_backup rows older than the retention, which the weekly cleanup should have deleted.",
+	"campaign_backup_oldest_row_timestamp_seconds":     "created_at of the oldest dim_date_backup row; absent when the table is empty.",
+	"campaign_cron_job_last_run_success":               "1 when the pg_cron job's latest finished run succeeded, else 0.",
+	"campaign_cron_job_last_run_timestamp_seconds":     "When the pg_cron job's latest finished run ended.",
+	"campaign_cron_job_last_success_timestamp_seconds": "When the pg_cron job's latest succeeded run ended; absent if none in pg_cron's run history.",
+	"campaign_dim_date_stale_campaign_rows":            "dim_date rows whose campaign_id is not the date's primary campaign that update_campaign_in_dim_date_v2_trigger would set now; rows whose campaign_id matches no campaign are not counted (Campaign ID Integrity counts them).",
+	"campaign_function_present":                        "1 when the contract's function exists, else 0. All are the maintenance guide's except ensure_dim_date, this project's repair helper, which a database built from the guide lacks.",
+	"campaign_health_check_status":                     "State of each check of check_campaign_system_health(): 1 for the current status.",
+	"campaign_health_check_value":                      "The first number in the check's details, such as the count of invalid rows.",
+	"campaign_holiday_integrity_issues":                "Issues found by check_holiday_data_integrity(), by check type.",
+	"campaign_index_backs_constraint":                  "1 when the index is unique or backs a primary-key, unique or exclusion constraint (needed however rarely scanned), else 0.",
+	"campaign_orders":                                  "Orders with a revenue-qualifying status, NULL amounts included.",
+	"campaign_orders_null_amount":                      "Orders with a revenue-qualifying status and a NULL amount.",
+	"campaign_orders_revenue":                          "Summed amount of the orders with a revenue-qualifying status.",
+	"campaign_performance_status":                      "State of each measurement of monitor_system_performance(): 1 for the current status.",
+	"campaign_records":                                 "Exact row count of a relation of the campaign system.",
+	"campaign_trigger_enabled":                         "1 when the contract's trigger exists and fires, 0 when disabled or missing.",
+}
+
+// expo is the text exposition of series, one a line: each metric's HELP
+// (from helps) and TYPE lines, then its series.
+func expo(series string) string {
+	byName := map[string][]string{}
+	var names []string
+	for _, line := range strings.Split(series, "\n") {
+		if line == "" {
+			continue
+		}
+		name := line[:strings.IndexAny(line, "{ ")]
+		if _, seen := byName[name]; !seen {
+			names = append(names, name)
+		}
+		byName[name] = append(byName[name], line)
+	}
+	var b strings.Builder
+	for _, name := range names {
+		help, ok := helps[name]
+		if !ok {
+			panic("no HELP text for " + name)
+		}
+		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s gauge\n%s\n", name, help, name, strings.Join(byName[name], "\n"))
+	}
+	return b.String()
+}
+
+// checkStatus is the state set of each check, given as "name=STATE": a
+// series for each of the four check states, 1 on the check's own.
+func checkStatus(metric string, checks ...string) string {
+	var b strings.Builder
+	for _, c := range checks {
+		name, state, _ := strings.Cut(c, "=")
+		for _, s := range []string{"FAIL", "INFO", "PASS", "WARNING"} {
+			v := 0
+			if s == state {
+				v = 1
+			}
+			fmt.Fprintf(&b, "%s{check=%q,status=%q} %d\n", metric, name, s, v)
+		}
+	}
+	return b.String()
+}
+
 // Each collector on the scenario data, healthy and then broken the ways the
 // maintenance guide's own procedures break it. The expected values follow
 // from testdata/scenario.sql by hand.
 func TestCollectors(t *testing.T) {
 	dayAgo := time.Now().Add(-24 * time.Hour).Unix()
+	// The indexes of the reference schema, and which back a constraint: the
+	// primary keys only.
+	schemaIndexes := `
+campaign_index_backs_constraint{index="campaigns_pkey",schema="public",table="campaigns"} 1
+campaign_index_backs_constraint{index="dim_date_backup_pkey",schema="public",table="dim_date_backup"} 1
+campaign_index_backs_constraint{index="dim_date_pkey",schema="public",table="dim_date"} 1
+campaign_index_backs_constraint{index="holidays_pkey",schema="public",table="holidays"} 1
+campaign_index_backs_constraint{index="idx_campaigns_date_range",schema="public",table="campaigns"} 0
+campaign_index_backs_constraint{index="idx_campaigns_daterange",schema="public",table="campaigns"} 0
+campaign_index_backs_constraint{index="idx_dim_date_backup_created_at",schema="public",table="dim_date_backup"} 0
+campaign_index_backs_constraint{index="idx_dim_date_campaign_id",schema="public",table="dim_date"} 0
+campaign_index_backs_constraint{index="idx_holidays_date",schema="public",table="holidays"} 0
+campaign_index_backs_constraint{index="idx_orders_order_date",schema="public",table="orders"} 0
+campaign_index_backs_constraint{index="idx_orders_revenue_by_date",schema="public",table="orders"} 0
+campaign_index_backs_constraint{index="orders_pkey",schema="public",table="orders"} 1
+`
 	tests := []struct {
 		name      string
 		collector string
@@ -54,27 +137,11 @@ func TestCollectors(t *testing.T) {
 	}{
 		{
 			name: "health pass", collector: "health",
-			want: `
-# HELP campaign_health_check_status State of each check of check_campaign_system_health(): 1 for the current status.
-# TYPE campaign_health_check_status gauge
-campaign_health_check_status{check="Campaign ID Integrity",status="FAIL"} 0
-campaign_health_check_status{check="Campaign ID Integrity",status="INFO"} 0
-campaign_health_check_status{check="Campaign ID Integrity",status="PASS"} 1
-campaign_health_check_status{check="Campaign ID Integrity",status="WARNING"} 0
-campaign_health_check_status{check="Campaign Overlaps",status="FAIL"} 0
-campaign_health_check_status{check="Campaign Overlaps",status="INFO"} 1
-campaign_health_check_status{check="Campaign Overlaps",status="PASS"} 0
-campaign_health_check_status{check="Campaign Overlaps",status="WARNING"} 0
-campaign_health_check_status{check="Holiday Sync Status",status="FAIL"} 0
-campaign_health_check_status{check="Holiday Sync Status",status="INFO"} 0
-campaign_health_check_status{check="Holiday Sync Status",status="PASS"} 1
-campaign_health_check_status{check="Holiday Sync Status",status="WARNING"} 0
-# HELP campaign_health_check_value The first number in the check's details, such as the count of invalid rows.
-# TYPE campaign_health_check_value gauge
+			want: expo(checkStatus("campaign_health_check_status", "Campaign ID Integrity=PASS", "Campaign Overlaps=INFO", "Holiday Sync Status=PASS") + `
 campaign_health_check_value{check="Campaign ID Integrity"} 0
 campaign_health_check_value{check="Campaign Overlaps"} 1
 campaign_health_check_value{check="Holiday Sync Status"} 0
-`,
+`),
 		},
 		{
 			// The fault script's restore with triggers off: campaign 1, the
@@ -83,32 +150,18 @@ campaign_health_check_value{check="Holiday Sync Status"} 0
 			name: "health fail and warning", collector: "health",
 			fault:   `SELECT campaign_fault_orphan_campaign(); SELECT campaign_fault_unsynced_holiday();`,
 			metrics: []string{"campaign_health_check_value"},
-			want: `
-# HELP campaign_health_check_value The first number in the check's details, such as the count of invalid rows.
-# TYPE campaign_health_check_value gauge
+			want: expo(`
 campaign_health_check_value{check="Campaign ID Integrity"} 10
 campaign_health_check_value{check="Campaign Overlaps"} 0
 campaign_health_check_value{check="Holiday Sync Status"} 1
-`,
+`),
 		},
 		{
 			name: "attribution pass", collector: "attribution",
-			want: `
-# HELP campaign_attribution_check_status State of each check of check_attribution_quality(): 1 for the current status.
-# TYPE campaign_attribution_check_status gauge
-campaign_attribution_check_status{check="Revenue Balance",status="FAIL"} 0
-campaign_attribution_check_status{check="Revenue Balance",status="INFO"} 0
-campaign_attribution_check_status{check="Revenue Balance",status="PASS"} 1
-campaign_attribution_check_status{check="Revenue Balance",status="WARNING"} 0
-campaign_attribution_check_status{check="Weight Distribution",status="FAIL"} 0
-campaign_attribution_check_status{check="Weight Distribution",status="INFO"} 1
-campaign_attribution_check_status{check="Weight Distribution",status="PASS"} 0
-campaign_attribution_check_status{check="Weight Distribution",status="WARNING"} 0
-# HELP campaign_attribution_check_value The check's value column (Revenue Balance: absolute difference; Weight Distribution: average share).
-# TYPE campaign_attribution_check_value gauge
+			want: expo(checkStatus("campaign_attribution_check_status", "Revenue Balance=PASS", "Weight Distribution=INFO") + `
 campaign_attribution_check_value{check="Revenue Balance"} 0
 campaign_attribution_check_value{check="Weight Distribution"} 0.75
-`,
+`),
 		},
 		{
 			// The guide's orphan cleanup half done: campaign 3's dim_date rows
@@ -117,22 +170,10 @@ campaign_attribution_check_value{check="Weight Distribution"} 0.75
 			// shares 1, 2/3, 1/3.
 			name: "attribution revenue imbalance", collector: "attribution",
 			fault: `SELECT campaign_fault_revenue_imbalance();`,
-			want: `
-# HELP campaign_attribution_check_status State of each check of check_attribution_quality(): 1 for the current status.
-# TYPE campaign_attribution_check_status gauge
-campaign_attribution_check_status{check="Revenue Balance",status="FAIL"} 1
-campaign_attribution_check_status{check="Revenue Balance",status="INFO"} 0
-campaign_attribution_check_status{check="Revenue Balance",status="PASS"} 0
-campaign_attribution_check_status{check="Revenue Balance",status="WARNING"} 0
-campaign_attribution_check_status{check="Weight Distribution",status="FAIL"} 0
-campaign_attribution_check_status{check="Weight Distribution",status="INFO"} 1
-campaign_attribution_check_status{check="Weight Distribution",status="PASS"} 0
-campaign_attribution_check_status{check="Weight Distribution",status="WARNING"} 0
-# HELP campaign_attribution_check_value The check's value column (Revenue Balance: absolute difference; Weight Distribution: average share).
-# TYPE campaign_attribution_check_value gauge
+			want: expo(checkStatus("campaign_attribution_check_status", "Revenue Balance=FAIL", "Weight Distribution=INFO") + `
 campaign_attribution_check_value{check="Revenue Balance"} 80
 campaign_attribution_check_value{check="Weight Distribution"} 0.6667
-`,
+`),
 		},
 		{
 			// A DBA's own check with a status of its own shows up unchanged.
@@ -145,32 +186,22 @@ RETURNS TABLE(check_name text, status text, value numeric, description text) LAN
     UNION ALL SELECT 'Custom', 'DEGRADED', NULL, 'no value'
 $$;`,
 			metrics: []string{"campaign_attribution_check_status", "campaign_attribution_check_value"},
-			want: `
-# HELP campaign_attribution_check_status State of each check of check_attribution_quality(): 1 for the current status.
-# TYPE campaign_attribution_check_status gauge
+			want: expo(`
 campaign_attribution_check_status{check="Custom",status="DEGRADED"} 1
 campaign_attribution_check_status{check="Custom",status="FAIL"} 0
 campaign_attribution_check_status{check="Custom",status="INFO"} 0
 campaign_attribution_check_status{check="Custom",status="PASS"} 0
 campaign_attribution_check_status{check="Custom",status="WARNING"} 0
-campaign_attribution_check_status{check="Revenue Balance",status="FAIL"} 1
-campaign_attribution_check_status{check="Revenue Balance",status="INFO"} 0
-campaign_attribution_check_status{check="Revenue Balance",status="PASS"} 0
-campaign_attribution_check_status{check="Revenue Balance",status="WARNING"} 0
-# HELP campaign_attribution_check_value The check's value column (Revenue Balance: absolute difference; Weight Distribution: average share).
-# TYPE campaign_attribution_check_value gauge
 campaign_attribution_check_value{check="Revenue Balance"} 12.5
-`,
+` + checkStatus("campaign_attribution_check_status", "Revenue Balance=FAIL")),
 		},
 		{
 			name: "holiday integrity pass", collector: "holiday_integrity",
-			want: `
-# HELP campaign_holiday_integrity_issues Issues found by check_holiday_data_integrity(), by check type.
-# TYPE campaign_holiday_integrity_issues gauge
+			want: expo(`
 campaign_holiday_integrity_issues{check_type="DUPLICATE_HOLIDAYS"} 0
 campaign_holiday_integrity_issues{check_type="MISSING_HOLIDAY_FLAG"} 0
 campaign_holiday_integrity_issues{check_type="ORPHANED_HOLIDAY_FLAG"} 0
-`,
+`),
 		},
 		{
 			// The fault script: a holiday added with its trigger off (01-02),
@@ -181,60 +212,46 @@ SELECT campaign_fault_unsynced_holiday();
 SELECT campaign_fault_duplicate_holiday();
 SELECT campaign_fault_stray_holiday_flag();
 UPDATE dim_date SET is_holiday = true WHERE date = '2025-01-30';`,
-			want: `
-# HELP campaign_holiday_integrity_issues Issues found by check_holiday_data_integrity(), by check type.
-# TYPE campaign_holiday_integrity_issues gauge
+			want: expo(`
 campaign_holiday_integrity_issues{check_type="DUPLICATE_HOLIDAYS"} 1
 campaign_holiday_integrity_issues{check_type="MISSING_HOLIDAY_FLAG"} 1
 campaign_holiday_integrity_issues{check_type="ORPHANED_HOLIDAY_FLAG"} 2
-`,
+`),
 		},
 		{
 			name: "performance", collector: "performance",
 			metrics: []string{"campaign_performance_status"},
-			want: `
-# HELP campaign_performance_status State of each measurement of monitor_system_performance(): 1 for the current status.
-# TYPE campaign_performance_status gauge
+			want: expo(`
 campaign_performance_status{measurement="Analysis View Query",status="GOOD"} 1
 campaign_performance_status{measurement="Analysis View Query",status="SLOW"} 0
 campaign_performance_status{measurement="Attribution Calculation",status="GOOD"} 1
 campaign_performance_status{measurement="Attribution Calculation",status="SLOW"} 0
-`,
+`),
 		},
 		{
 			name: "inventory", collector: "inventory",
-			want: `
-# HELP campaign_records Exact row count of a relation of the campaign system.
-# TYPE campaign_records gauge
+			want: expo(`
 campaign_records{relation="campaigns"} 3
 campaign_records{relation="dim_date"} 31
 campaign_records{relation="holidays"} 2
 campaign_records{relation="revenue_attribution_analysis"} 5
-`,
+`),
 		},
 		{
 			name: "orders", collector: "orders",
-			want: `
-# HELP campaign_orders Orders with a revenue-qualifying status, NULL amounts included.
-# TYPE campaign_orders gauge
+			want: expo(`
 campaign_orders 5
-# HELP campaign_orders_null_amount Orders with a revenue-qualifying status and a NULL amount.
-# TYPE campaign_orders_null_amount gauge
 campaign_orders_null_amount 1
-# HELP campaign_orders_revenue Summed amount of the orders with a revenue-qualifying status.
-# TYPE campaign_orders_revenue gauge
 campaign_orders_revenue 530
-`,
+`),
 		},
 		{
 			name: "objects pass", collector: "objects",
 			metrics: []string{"campaign_trigger_enabled"},
-			want: `
-# HELP campaign_trigger_enabled 1 when the contract's trigger exists and fires, 0 when disabled or missing.
-# TYPE campaign_trigger_enabled gauge
+			want: expo(`
 campaign_trigger_enabled{table="campaigns",trigger="update_campaign_in_dim_date_v2_trigger"} 1
 campaign_trigger_enabled{table="holidays",trigger="trigger_sync_holidays"} 1
-`,
+`),
 		},
 		{
 			// A restore that never re-enabled one trigger and dropped the other.
@@ -243,9 +260,7 @@ campaign_trigger_enabled{table="holidays",trigger="trigger_sync_holidays"} 1
 ALTER TABLE holidays DISABLE TRIGGER trigger_sync_holidays;
 DROP TRIGGER update_campaign_in_dim_date_v2_trigger ON campaigns;
 DROP FUNCTION add_holiday(date, text);`,
-			want: `
-# HELP campaign_function_present 1 when the contract's function exists, else 0. All are the maintenance guide's except ensure_dim_date, this project's repair helper, which a database built from the guide lacks.
-# TYPE campaign_function_present gauge
+			want: expo(`
 campaign_function_present{function="add_holiday"} 0
 campaign_function_present{function="calculate_campaign_attributions"} 1
 campaign_function_present{function="check_attribution_quality"} 1
@@ -257,32 +272,15 @@ campaign_function_present{function="ensure_dim_date"} 1
 campaign_function_present{function="monitor_system_performance"} 1
 campaign_function_present{function="sync_all_existing_holidays"} 1
 campaign_function_present{function="sync_holiday_to_dim_date"} 1
-# HELP campaign_trigger_enabled 1 when the contract's trigger exists and fires, 0 when disabled or missing.
-# TYPE campaign_trigger_enabled gauge
 campaign_trigger_enabled{table="campaigns",trigger="update_campaign_in_dim_date_v2_trigger"} 0
 campaign_trigger_enabled{table="holidays",trigger="trigger_sync_holidays"} 0
-`,
+`),
 		},
 		{
 			// The primary keys only.
 			name: "index backs constraint", collector: "index_usage",
 			metrics: []string{"campaign_index_backs_constraint"},
-			want: `
-# HELP campaign_index_backs_constraint 1 when the index is unique or backs a primary-key, unique or exclusion constraint (needed however rarely scanned), else 0.
-# TYPE campaign_index_backs_constraint gauge
-campaign_index_backs_constraint{index="campaigns_pkey",schema="public",table="campaigns"} 1
-campaign_index_backs_constraint{index="dim_date_backup_pkey",schema="public",table="dim_date_backup"} 1
-campaign_index_backs_constraint{index="dim_date_pkey",schema="public",table="dim_date"} 1
-campaign_index_backs_constraint{index="holidays_pkey",schema="public",table="holidays"} 1
-campaign_index_backs_constraint{index="idx_campaigns_date_range",schema="public",table="campaigns"} 0
-campaign_index_backs_constraint{index="idx_campaigns_daterange",schema="public",table="campaigns"} 0
-campaign_index_backs_constraint{index="idx_dim_date_backup_created_at",schema="public",table="dim_date_backup"} 0
-campaign_index_backs_constraint{index="idx_dim_date_campaign_id",schema="public",table="dim_date"} 0
-campaign_index_backs_constraint{index="idx_holidays_date",schema="public",table="holidays"} 0
-campaign_index_backs_constraint{index="idx_orders_order_date",schema="public",table="orders"} 0
-campaign_index_backs_constraint{index="idx_orders_revenue_by_date",schema="public",table="orders"} 0
-campaign_index_backs_constraint{index="orders_pkey",schema="public",table="orders"} 1
-`,
+			want:    expo(schemaIndexes),
 		},
 		{
 			// An exclusion constraint (its GiST index is not unique), a
@@ -295,34 +293,18 @@ ALTER TABLE dim_date_backup ADD CONSTRAINT dim_date_backup_reason_key UNIQUE (re
 CREATE UNIQUE INDEX orders_id_status_idx ON orders (id, status);
 CREATE INDEX orders_status_idx ON orders (status);`,
 			metrics: []string{"campaign_index_backs_constraint"},
-			want: `
-# HELP campaign_index_backs_constraint 1 when the index is unique or backs a primary-key, unique or exclusion constraint (needed however rarely scanned), else 0.
-# TYPE campaign_index_backs_constraint gauge
-campaign_index_backs_constraint{index="campaigns_pkey",schema="public",table="campaigns"} 1
-campaign_index_backs_constraint{index="dim_date_backup_pkey",schema="public",table="dim_date_backup"} 1
+			want: expo(schemaIndexes + `
 campaign_index_backs_constraint{index="dim_date_backup_reason_key",schema="public",table="dim_date_backup"} 1
-campaign_index_backs_constraint{index="dim_date_pkey",schema="public",table="dim_date"} 1
 campaign_index_backs_constraint{index="holidays_one_per_day",schema="public",table="holidays"} 1
-campaign_index_backs_constraint{index="holidays_pkey",schema="public",table="holidays"} 1
-campaign_index_backs_constraint{index="idx_campaigns_date_range",schema="public",table="campaigns"} 0
-campaign_index_backs_constraint{index="idx_campaigns_daterange",schema="public",table="campaigns"} 0
-campaign_index_backs_constraint{index="idx_dim_date_backup_created_at",schema="public",table="dim_date_backup"} 0
-campaign_index_backs_constraint{index="idx_dim_date_campaign_id",schema="public",table="dim_date"} 0
-campaign_index_backs_constraint{index="idx_holidays_date",schema="public",table="holidays"} 0
-campaign_index_backs_constraint{index="idx_orders_order_date",schema="public",table="orders"} 0
-campaign_index_backs_constraint{index="idx_orders_revenue_by_date",schema="public",table="orders"} 0
 campaign_index_backs_constraint{index="orders_id_status_idx",schema="public",table="orders"} 1
-campaign_index_backs_constraint{index="orders_pkey",schema="public",table="orders"} 1
 campaign_index_backs_constraint{index="orders_status_idx",schema="public",table="orders"} 0
-`,
+`),
 		},
 		{
 			name: "campaign dates pass", collector: "campaign_dates",
-			want: `
-# HELP campaign_dim_date_stale_campaign_rows dim_date rows whose campaign_id is not the date's primary campaign that update_campaign_in_dim_date_v2_trigger would set now; rows whose campaign_id matches no campaign are not counted (Campaign ID Integrity counts them).
-# TYPE campaign_dim_date_stale_campaign_rows gauge
+			want: expo(`
 campaign_dim_date_stale_campaign_rows 0
-`,
+`),
 		},
 		{
 			// Campaign edits with the campaign trigger off. Stale rows:
@@ -343,11 +325,9 @@ INSERT INTO campaigns (id, campaign_name, start_date, end_date, attribution_weig
     (7, 'new', '2025-01-29', '2025-01-29', 1),
     (8, 'from the last day', '2025-01-31', '2025-02-05', 1);
 ALTER TABLE campaigns ENABLE TRIGGER update_campaign_in_dim_date_v2_trigger;`,
-			want: `
-# HELP campaign_dim_date_stale_campaign_rows dim_date rows whose campaign_id is not the date's primary campaign that update_campaign_in_dim_date_v2_trigger would set now; rows whose campaign_id matches no campaign are not counted (Campaign ID Integrity counts them).
-# TYPE campaign_dim_date_stale_campaign_rows gauge
+			want: expo(`
 campaign_dim_date_stale_campaign_rows 13
-`,
+`),
 		},
 		{
 			// Campaign 1 deleted with the trigger off: its ten days keep its
@@ -355,19 +335,15 @@ campaign_dim_date_stale_campaign_rows 13
 			// here, though 01-05..01-10 now belong to campaign 2.
 			name: "campaign dates orphans not counted", collector: "campaign_dates",
 			fault: `SELECT campaign_fault_orphan_campaign();`,
-			want: `
-# HELP campaign_dim_date_stale_campaign_rows dim_date rows whose campaign_id is not the date's primary campaign that update_campaign_in_dim_date_v2_trigger would set now; rows whose campaign_id matches no campaign are not counted (Campaign ID Integrity counts them).
-# TYPE campaign_dim_date_stale_campaign_rows gauge
+			want: expo(`
 campaign_dim_date_stale_campaign_rows 0
-`,
+`),
 		},
 		{
 			name: "maintenance pass", collector: "maintenance",
-			want: `
-# HELP campaign_backup_expired_rows dim_date_backup rows older than the retention, which the weekly cleanup should have deleted.
-# TYPE campaign_backup_expired_rows gauge
+			want: expo(`
 campaign_backup_expired_rows 0
-`,
+`),
 		},
 		{
 			// A backup a day old, and pg_cron's backup cleanup whose latest
@@ -384,23 +360,13 @@ INSERT INTO cron.job_run_details (jobid, status, start_time, end_time) VALUES
     (1, 'succeeded', '2025-01-01 03:00:00+00', '2025-01-01 03:00:01+00'),
     (1, 'failed',    '2025-01-08 03:00:00+00', '2025-01-08 03:00:02+00'),
     (1, 'succeeded', '2025-01-15 03:00:00+00', '2025-01-15 03:00:01+00');`, dayAgo),
-			want: fmt.Sprintf(`
-# HELP campaign_backup_expired_rows dim_date_backup rows older than the retention, which the weekly cleanup should have deleted.
-# TYPE campaign_backup_expired_rows gauge
+			want: expo(fmt.Sprintf(`
 campaign_backup_expired_rows 0
-# HELP campaign_backup_oldest_row_timestamp_seconds created_at of the oldest dim_date_backup row; absent when the table is empty.
-# TYPE campaign_backup_oldest_row_timestamp_seconds gauge
 campaign_backup_oldest_row_timestamp_seconds %d
-# HELP campaign_cron_job_last_run_success 1 when the pg_cron job's latest finished run succeeded, else 0.
-# TYPE campaign_cron_job_last_run_success gauge
 campaign_cron_job_last_run_success{cron_job="cleanup-dim-date-backup"} 1
-# HELP campaign_cron_job_last_run_timestamp_seconds When the pg_cron job's latest finished run ended.
-# TYPE campaign_cron_job_last_run_timestamp_seconds gauge
 campaign_cron_job_last_run_timestamp_seconds{cron_job="cleanup-dim-date-backup"} 1736910001
-# HELP campaign_cron_job_last_success_timestamp_seconds When the pg_cron job's latest succeeded run ended; absent if none in pg_cron's run history.
-# TYPE campaign_cron_job_last_success_timestamp_seconds gauge
 campaign_cron_job_last_success_timestamp_seconds{cron_job="cleanup-dim-date-backup"} 1736910001
-`, dayAgo),
+`, dayAgo)),
 		},
 		{
 			// Two backups past the 30 days (the oldest from 2024-11-01), one
@@ -424,25 +390,15 @@ INSERT INTO cron.job_run_details (jobid, status, start_time, end_time) VALUES
     (2, 'failed',    '2025-01-01 02:00:00+00', '2025-01-01 02:00:01+00'),
     (2, 'running',   '2025-01-01 03:00:00+00', NULL),
     (3, 'running',   '2025-01-01 03:00:00+00', NULL);`,
-			want: `
-# HELP campaign_backup_expired_rows dim_date_backup rows older than the retention, which the weekly cleanup should have deleted.
-# TYPE campaign_backup_expired_rows gauge
+			want: expo(`
 campaign_backup_expired_rows 2
-# HELP campaign_backup_oldest_row_timestamp_seconds created_at of the oldest dim_date_backup row; absent when the table is empty.
-# TYPE campaign_backup_oldest_row_timestamp_seconds gauge
 campaign_backup_oldest_row_timestamp_seconds 1730419200
-# HELP campaign_cron_job_last_run_success 1 when the pg_cron job's latest finished run succeeded, else 0.
-# TYPE campaign_cron_job_last_run_success gauge
 campaign_cron_job_last_run_success{cron_job="2"} 0
 campaign_cron_job_last_run_success{cron_job="refresh-attribution"} 0
-# HELP campaign_cron_job_last_run_timestamp_seconds When the pg_cron job's latest finished run ended.
-# TYPE campaign_cron_job_last_run_timestamp_seconds gauge
 campaign_cron_job_last_run_timestamp_seconds{cron_job="2"} 1735696801
 campaign_cron_job_last_run_timestamp_seconds{cron_job="refresh-attribution"} 1735693205
-# HELP campaign_cron_job_last_success_timestamp_seconds When the pg_cron job's latest succeeded run ended; absent if none in pg_cron's run history.
-# TYPE campaign_cron_job_last_success_timestamp_seconds gauge
 campaign_cron_job_last_success_timestamp_seconds{cron_job="refresh-attribution"} 1735689610
-`,
+`),
 		},
 	}
 	for _, tc := range tests {

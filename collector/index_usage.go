@@ -20,15 +20,15 @@ var (
 	indexConstraint  = indexDesc("backs_constraint", "1 when the index is unique or backs a primary-key, unique or exclusion constraint (needed however rarely scanned), else 0.")
 	// The age of the scan counters, so that "never scanned" can be told
 	// from "not scanned since the counters were reset".
-	statsResetDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "stats", "reset_timestamp_seconds"),
+	statsResetDesc = newDesc("stats", "reset_timestamp_seconds",
 		"When this database's statistics counters started counting: pg_stat_database.stats_reset (set by any reset, even of one table's counters), "+
-			"else the server's start time, then a lower bound of their age: since PostgreSQL 15 counters survive a clean restart.", nil, nil)
+			"else the server's start time, then a lower bound of their age: since PostgreSQL 15 counters survive a clean restart.")
 	indexUsageQuery      = queries.Get("index_usage")
 	indexStatsResetQuery = queries.Get("index_usage_stats_reset")
 )
 
 func indexDesc(name, help string) *prometheus.Desc {
-	return prometheus.NewDesc(prometheus.BuildFQName(namespace, "index", name), help, indexLabels, nil)
+	return newDesc("index", name, help, indexLabels...)
 }
 
 // indexUsageCollector reports pg_stat_user_indexes for the monitored tables,
@@ -44,23 +44,16 @@ func (c indexUsageCollector) Update(ctx context.Context, db Querier, ch chan<- p
 	}
 	ch <- prometheus.MustNewConstMetric(statsResetDesc, prometheus.GaugeValue, since)
 
-	rows, err := db.Query(ctx, indexUsageQuery, c.tables)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var schema, table, index string
-		var scans, read, fetched, size int64
-		var backsConstraint bool
-		if err := rows.Scan(&schema, &table, &index, &scans, &read, &fetched, &size, &backsConstraint); err != nil {
-			return err
-		}
+	var schema, table, index string
+	var scans, read, fetched, size int64
+	var backsConstraint bool
+	dest := []any{&schema, &table, &index, &scans, &read, &fetched, &size, &backsConstraint}
+	return eachRow(ctx, db, indexUsageQuery, []any{c.tables}, dest, func() error {
 		ch <- prometheus.MustNewConstMetric(indexScansDesc, prometheus.CounterValue, float64(scans), schema, table, index)
 		ch <- prometheus.MustNewConstMetric(indexReadDesc, prometheus.CounterValue, float64(read), schema, table, index)
 		ch <- prometheus.MustNewConstMetric(indexFetchedDesc, prometheus.CounterValue, float64(fetched), schema, table, index)
 		ch <- prometheus.MustNewConstMetric(indexSizeDesc, prometheus.GaugeValue, float64(size), schema, table, index)
 		ch <- prometheus.MustNewConstMetric(indexConstraint, prometheus.GaugeValue, boolValue(backsConstraint), schema, table, index)
-	}
-	return rows.Err()
+		return nil
+	})
 }

@@ -8,39 +8,27 @@ import (
 )
 
 func init() {
-	registerCollector("objects", true, perScrape, func(Options) Collector { return objectsCollector{} })
+	registerCollector("objects", true, perScrape, func(Options) Collector { return collectorFunc(updateObjects) })
 }
 
 var (
-	triggerEnabledDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "trigger", "enabled"),
-		"1 when the contract's trigger exists and fires, 0 when disabled or missing.", []string{"table", "trigger"}, nil)
-	functionPresentDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "function", "present"),
-		"1 when the contract's function exists, else 0. All are the maintenance guide's except ensure_dim_date, this project's repair helper, which a database built from the guide lacks.", []string{"function"}, nil)
+	triggerEnabledDesc = newDesc("trigger", "enabled",
+		"1 when the contract's trigger exists and fires, 0 when disabled or missing.", "table", "trigger")
+	functionPresentDesc = newDesc("function", "present",
+		"1 when the contract's function exists, else 0. All are the maintenance guide's except ensure_dim_date, this project's repair helper, which a database built from the guide lacks.", "function")
 	objectsQuery = queries.Get("objects")
 )
 
-// objectsCollector reports the state of the contract's triggers and functions.
-type objectsCollector struct{}
-
-var _ Collector = objectsCollector{}
-
-func (objectsCollector) Update(ctx context.Context, db Querier, ch chan<- prometheus.Metric) error {
-	rows, err := db.Query(ctx, objectsQuery)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var kind, table, name string
-		var present bool
-		if err := rows.Scan(&kind, &table, &name, &present); err != nil {
-			return err
-		}
+// updateObjects reports the state of the contract's triggers and functions.
+func updateObjects(ctx context.Context, db Querier, ch chan<- prometheus.Metric) error {
+	var kind, table, name string
+	var present bool
+	return eachRow(ctx, db, objectsQuery, nil, []any{&kind, &table, &name, &present}, func() error {
 		if kind == "trigger" {
 			ch <- prometheus.MustNewConstMetric(triggerEnabledDesc, prometheus.GaugeValue, boolValue(present), table, name)
 		} else {
 			ch <- prometheus.MustNewConstMetric(functionPresentDesc, prometheus.GaugeValue, boolValue(present), name)
 		}
-	}
-	return rows.Err()
+		return nil
+	})
 }

@@ -11,25 +11,21 @@ import (
 
 func init() {
 	// A full scan of orders: cached by default.
-	registerCollector("orders", true, 5*time.Minute, func(Options) Collector { return ordersCollector{} })
+	registerCollector("orders", true, 5*time.Minute, func(Options) Collector { return collectorFunc(updateOrders) })
 }
 
 var (
-	ordersDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "", "orders"),
-		"Orders with a revenue-qualifying status, NULL amounts included.", nil, nil)
-	ordersRevenueDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "orders", "revenue"),
-		"Summed amount of the orders with a revenue-qualifying status.", nil, nil)
-	ordersNullDesc = prometheus.NewDesc(prometheus.BuildFQName(namespace, "orders", "null_amount"),
-		"Orders with a revenue-qualifying status and a NULL amount.", nil, nil)
+	ordersDesc = newDesc("", "orders",
+		"Orders with a revenue-qualifying status, NULL amounts included.")
+	ordersRevenueDesc = newDesc("orders", "revenue",
+		"Summed amount of the orders with a revenue-qualifying status.")
+	ordersNullDesc = newDesc("orders", "null_amount",
+		"Orders with a revenue-qualifying status and a NULL amount.")
 	ordersQuery = queries.Get("orders")
 )
 
-// ordersCollector reports the maintenance guide's order-integrity diagnosis.
-type ordersCollector struct{}
-
-var _ Collector = ordersCollector{}
-
-func (ordersCollector) Update(ctx context.Context, db Querier, ch chan<- prometheus.Metric) error {
+// updateOrders reports the maintenance guide's order-integrity diagnosis.
+func updateOrders(ctx context.Context, db Querier, ch chan<- prometheus.Metric) error {
 	var total, nulls int64
 	var revenue string
 	if err := db.QueryRow(ctx, ordersQuery).Scan(&total, &revenue, &nulls); err != nil {

@@ -146,6 +146,37 @@ func (r *faultRig) scrape(deadline time.Duration) (map[string]float64, time.Dura
 	return m, time.Since(start)
 }
 
+// scrapeResult is the outcome of a scrape run in a goroutine of its own.
+type scrapeResult struct {
+	m    map[string]float64
+	took time.Duration
+	err  error
+}
+
+// scrapeAsync starts a scrape bounded by deadline in a goroutine of its
+// own, which reports nothing to the test: wait receives its result.
+func (r *faultRig) scrapeAsync(deadline time.Duration) <-chan scrapeResult {
+	done := make(chan scrapeResult, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), deadline)
+		defer cancel()
+		start := time.Now()
+		m, err := gatherFlat(r.e.Scraper(ctx))
+		done <- scrapeResult{m, time.Since(start), err}
+	}()
+	return done
+}
+
+// wait receives the result of scrapeAsync, in the test's goroutine.
+func (r *faultRig) wait(done <-chan scrapeResult) scrapeResult {
+	r.t.Helper()
+	res := <-done
+	if res.err != nil {
+		r.t.Fatalf("gather: %v", res.err)
+	}
+	return res
+}
+
 // expect checks up and each enabled collector's success: the names in
 // failing 0, the others 1.
 func (r *faultRig) expect(when string, m map[string]float64, up float64, failing ...string) {
@@ -353,21 +384,13 @@ func TestFaultCutMidScrape(t *testing.T) {
 	proxy := pgtest.NewProxy(t, db.TargetAddr())
 	r := newFaultRig(t, db, db.DSNVia(proxy.Addr), DefaultPoolOptions, allCollectors())
 
-	type result struct {
-		m    map[string]float64
-		took time.Duration
-	}
-	midScrape := func(fault func()) (result, time.Duration, int) {
-		done := make(chan result, 1)
-		go func() {
-			m, took := r.scrape(10 * time.Second)
-			done <- result{m, took}
-		}()
+	midScrape := func(fault func()) (scrapeResult, time.Duration, int) {
+		done := r.scrapeAsync(10 * time.Second)
 		r.waitActive("%check_campaign_system_health%")
 		at := time.Now()
 		orphans := r.orphan()
 		fault()
-		res := <-done
+		res := r.wait(done)
 		return res, time.Since(at), orphans
 	}
 
@@ -494,19 +517,11 @@ func TestFaultStallAndCut(t *testing.T) {
 	r.expect("before", m, 1)
 
 	const deadline = time.Second
-	type result struct {
-		m    map[string]float64
-		took time.Duration
-	}
-	done := make(chan result, 1)
-	go func() {
-		m, took := r.scrape(deadline)
-		done <- result{m, took}
-	}()
+	done := r.scrapeAsync(deadline)
 	r.waitActive("%check_campaign_system_health%")
 	r.orphan()
 	proxy.Stall()
-	res := <-done
+	res := r.wait(done)
 	t.Logf("stalled mid-scrape: deadline %s, took %s (overshoot %s): up %v, failing %v",
 		deadline, res.took, res.took-deadline, res.m["campaign_up{}"], r.failingCollectors(res.m))
 	if res.took > deadline+2*time.Second {
@@ -572,21 +587,10 @@ func TestFaultImpatientScraperSharesRun(t *testing.T) {
 	db.SlowHealthCheck(t, 0.6)
 	r := newFaultRig(t, db, db.DSN, DefaultPoolOptions, map[string]Settings{"health": {}, "holiday_integrity": {}})
 
-	type result struct {
-		m    map[string]float64
-		took time.Duration
-	}
-	impatient, patient := make(chan result, 1), make(chan result, 1)
-	go func() {
-		m, took := r.scrape(200 * time.Millisecond)
-		impatient <- result{m, took}
-	}()
+	impatient := r.scrapeAsync(200 * time.Millisecond)
 	r.waitActive("%check_campaign_system_health%")
-	go func() {
-		m, took := r.scrape(10 * time.Second)
-		patient <- result{m, took}
-	}()
-	a, b := <-impatient, <-patient
+	patient := r.scrapeAsync(10 * time.Second)
+	a, b := r.wait(impatient), r.wait(patient)
 	t.Logf("impatient (200ms) scrape: %s, health %v; patient (10s) scrape: %s, health %v",
 		a.took, a.m[success("health")], b.took, b.m[success("health")])
 	if a.took > 200*time.Millisecond+2*time.Second {

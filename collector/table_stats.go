@@ -25,7 +25,7 @@ var (
 )
 
 func tableDesc(name, help string) *prometheus.Desc {
-	return prometheus.NewDesc(prometheus.BuildFQName(namespace, "table", name), help, tableLabels, nil)
+	return newDesc("table", name, help, tableLabels...)
 }
 
 // tableStatsCollector reports pg_stat_user_tables for the monitored tables.
@@ -34,18 +34,11 @@ type tableStatsCollector struct{ tables []string }
 var _ Collector = tableStatsCollector{}
 
 func (c tableStatsCollector) Update(ctx context.Context, db Querier, ch chan<- prometheus.Metric) error {
-	rows, err := db.Query(ctx, tableStatsQuery, c.tables)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var schema, table string
-		var live, dead, ins, upd, del, size int64
-		var analyzed, vacuumed float64
-		if err := rows.Scan(&schema, &table, &live, &dead, &ins, &upd, &del, &size, &analyzed, &vacuumed); err != nil {
-			return err
-		}
+	var schema, table string
+	var live, dead, ins, upd, del, size int64
+	var analyzed, vacuumed float64
+	dest := []any{&schema, &table, &live, &dead, &ins, &upd, &del, &size, &analyzed, &vacuumed}
+	return eachRow(ctx, db, tableStatsQuery, []any{c.tables}, dest, func() error {
 		for _, m := range []struct {
 			desc *prometheus.Desc
 			typ  prometheus.ValueType
@@ -62,6 +55,6 @@ func (c tableStatsCollector) Update(ctx context.Context, db Querier, ch chan<- p
 		} {
 			ch <- prometheus.MustNewConstMetric(m.desc, m.typ, m.v, schema, table)
 		}
-	}
-	return rows.Err()
+		return nil
+	})
 }

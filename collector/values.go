@@ -109,8 +109,9 @@ func truncate(s string, n int) string {
 	return s[:n] + "…"
 }
 
-// statusRows reads the rows of a check function as (name, status, value
-// text): a state set per row, and a value where parse finds one.
+// statusRows is a collector of a check function's rows, read as (name,
+// status, value text): a state set per row, and a value where parse finds
+// one.
 type statusRows struct {
 	query      string
 	nameColumn string
@@ -121,17 +122,12 @@ type statusRows struct {
 	parse func(string) (float64, bool, error)
 }
 
-func (s statusRows) update(ctx context.Context, db Querier, ch chan<- prometheus.Metric) error {
-	rows, err := db.Query(ctx, s.query)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var name, status, value *string
-		if err := rows.Scan(&name, &status, &value); err != nil {
-			return err
-		}
+var _ Collector = statusRows{}
+
+// Update reads the rows and sends their metrics.
+func (s statusRows) Update(ctx context.Context, db Querier, ch chan<- prometheus.Metric) error {
+	var name, status, value *string
+	return eachRow(ctx, db, s.query, nil, []any{&name, &status, &value}, func() error {
 		label, err := requireLabel(s.nameColumn, name)
 		if err != nil {
 			return err
@@ -142,7 +138,7 @@ func (s statusRows) update(ctx context.Context, db Querier, ch chan<- prometheus
 		}
 		sendStateSet(ch, s.statusDesc, s.known, st, label)
 		if value == nil {
-			continue
+			return nil
 		}
 		v, ok, err := s.parse(*value)
 		if err != nil {
@@ -151,8 +147,8 @@ func (s statusRows) update(ctx context.Context, db Querier, ch chan<- prometheus
 		if ok {
 			ch <- prometheus.MustNewConstMetric(s.valueDesc, prometheus.GaugeValue, v, label)
 		}
-	}
-	return rows.Err()
+		return nil
+	})
 }
 
 // numericValue parses a numeric column, scaled (1e-3 turns ms into s).

@@ -1,7 +1,9 @@
 package collector
 
 import (
+	"errors"
 	"math"
+	"math/big"
 	"strconv"
 	"strings"
 	"testing"
@@ -43,7 +45,49 @@ func fzEqual(a, b float64) bool {
 // fzParseFloat is strconv.ParseFloat, out-of-range values as ±Inf or 0.
 func fzParseFloat(s string) (float64, bool) {
 	v, err := strconv.ParseFloat(s, 64)
-	return v, err == nil || isRangeErr(err)
+	return v, err == nil || errors.Is(err, strconv.ErrRange)
+}
+
+// fzPGNumeric tells whether s is a finite numeric as PostgreSQL prints it:
+// an optional minus, digits, and optionally a point and more digits.
+func fzPGNumeric(s string) bool {
+	whole, frac, point := strings.Cut(strings.TrimPrefix(s, "-"), ".")
+	return fzDigits(whole) && (!point || fzDigits(frac))
+}
+
+func fzDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// fzNearest is the float64 nearest the decimal s (fzPGNumeric), by exact
+// rational arithmetic: ±Inf beyond float64's range, a zero of s's sign
+// below it.
+func fzNearest(s string) float64 {
+	r, ok := new(big.Rat).SetString(s)
+	if !ok {
+		panic("not a decimal: " + s)
+	}
+	v, _ := r.Float64()
+	if v == 0 && strings.HasPrefix(s, "-") {
+		return math.Copysign(0, -1)
+	}
+	return v
+}
+
+// fzSpecial tells whether s is a spelling of NaN or an infinity that
+// strconv.ParseFloat documents it accepts, in any case.
+func fzSpecial(s string) bool {
+	for _, w := range []string{"nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"} {
+		if strings.EqualFold(s, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // fzScanNumber is the leftmost decimal number of text (an optional sign, digits,
@@ -116,9 +160,12 @@ func FuzzFirstNumber(f *testing.F) {
 	})
 }
 
-// parseNumeric accepts what strconv.ParseFloat does (out of range as ±Inf
-// or 0) plus PostgreSQL's NaN and ±Infinity, rejects the rest with a short
-// message, and reads back every float64 it formats, bit for bit.
+// parseNumeric reads PostgreSQL's numeric output (decimals of any length,
+// NaN, ±Infinity) as the nearest float64, found here by exact rational
+// arithmetic; rejects text without a digit that is no spelling of NaN or an
+// infinity; otherwise accepts exactly what strconv.ParseFloat does (out of
+// range as ±Inf or 0); rejects with a short message; and reads back every
+// float64 strconv formats, bit for bit.
 func FuzzParseNumeric(f *testing.F) {
 	floats := []float64{0, math.Copysign(0, -1), 1, -1, 0.1, 1e21, 1e-7, math.MaxFloat64, -math.MaxFloat64,
 		math.SmallestNonzeroFloat64, math.Inf(1), math.Inf(-1), math.NaN(), 12345.67}
@@ -128,14 +175,21 @@ func FuzzParseNumeric(f *testing.F) {
 	f.Fuzz(func(t *testing.T, text string, x float64) {
 		v, err := parseNumeric(text)
 		trimmed := strings.TrimSpace(text)
-		want, parses := fzParseFloat(trimmed)
-		switch trimmed {
-		case "NaN":
+		var want float64
+		var parses bool
+		switch {
+		case trimmed == "NaN":
 			want, parses = math.NaN(), true
-		case "Infinity":
+		case trimmed == "Infinity":
 			want, parses = math.Inf(1), true
-		case "-Infinity":
+		case trimmed == "-Infinity":
 			want, parses = math.Inf(-1), true
+		case fzPGNumeric(trimmed):
+			want, parses = fzNearest(trimmed), true
+		case !strings.ContainsAny(trimmed, "0123456789") && !fzSpecial(trimmed):
+			parses = false
+		default: // exponents, signs, hexadecimal, underscores, ...
+			want, parses = fzParseFloat(trimmed)
 		}
 		switch {
 		case err != nil && parses:
