@@ -87,10 +87,16 @@ func New(tb testing.TB) *DB {
 	return db
 }
 
+// adminTimeout bounds creating and dropping a test database. Each forces a
+// checkpoint, which on a loaded shared machine with many tests in parallel
+// has taken over 30 seconds; the bound is there to end a hung server, not
+// to time the tests.
+const adminTimeout = 2 * time.Minute
+
 // NewEmpty creates an empty database.
 func NewEmpty(tb testing.TB) *DB {
 	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), adminTimeout)
 	defer cancel()
 	admin, err := pgx.Connect(ctx, AdminDSN())
 	if err != nil {
@@ -120,7 +126,7 @@ func NewEmpty(tb testing.TB) *DB {
 
 func (db *DB) drop(tb testing.TB) {
 	db.Pool.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), adminTimeout)
 	defer cancel()
 	admin, err := pgx.Connect(ctx, AdminDSN())
 	if err != nil {
