@@ -87,6 +87,25 @@ func stat(title, description string, unit grafana.Unit, colorMode string, thresh
 	return grafana.Stat(title, description, unit, colorMode, noValue, thresholds, q)
 }
 
+// checksIn counts the health and attribution checks whose status is status.
+func checksIn(status string) string {
+	return fmt.Sprintf("(sum(%s))\n+ (sum(%s))",
+		sel("campaign_health_check_status", `status="`+status+`"`),
+		sel("campaign_attribution_check_status", `status="`+status+`"`))
+}
+
+// statusCodes maps the status of each check of metric to the codes of
+// statusMapping; a check in PASS is 0, as every term is for it.
+func statusCodes(metric string) string {
+	return fmt.Sprintf(`max by (job, instance, check) (
+  %s * 1
+  or %s * 2
+  or %s * 3
+  or %s * 4
+)`, sel(metric, `status="INFO"`), sel(metric, `status="WARNING"`), sel(metric, `status="FAIL"`),
+		sel(metric, `status!~"PASS|INFO|WARNING|FAIL"`))
+}
+
 // Value mappings shared by several panels.
 var (
 	// statusMapping names the status codes of the check state timelines.
@@ -153,16 +172,13 @@ func rows() []*grafana.Row {
 	return []*grafana.Row{
 		grafana.NewRow("Overview",
 			stat("Checks passing", "Health and attribution checks whose current status is PASS, summed over the selected instances. INFO checks (Campaign Overlaps, Weight Distribution) are informational and counted neither here nor as failures.", grafana.UnitShort, grafana.StatBackground, grafana.Steps("blue"),
-				instant(fmt.Sprintf(`(sum(%s))
-+ (sum(%s))`, sel("campaign_health_check_status", `status="PASS"`), sel("campaign_attribution_check_status", `status="PASS"`)), "passing")).
+				instant(checksIn("PASS"), "passing")).
 				Size(4, 4),
 			stat("Checks in WARNING", "Health and attribution checks whose current status is WARNING (Holiday Sync Status: holidays not synced to dim_date). Run sync_all_existing_holidays() to repair.", grafana.UnitShort, grafana.StatBackground, grafana.Steps("green", grafana.At(1, "orange")),
-				instant(fmt.Sprintf(`(sum(%s))
-+ (sum(%s))`, sel("campaign_health_check_status", `status="WARNING"`), sel("campaign_attribution_check_status", `status="WARNING"`)), "warning")).
+				instant(checksIn("WARNING"), "warning")).
 				Size(4, 4),
 			stat("Checks in FAIL", "Health and attribution checks whose current status is FAIL (Campaign ID Integrity: orphaned campaign_id in dim_date; Revenue Balance: attributed revenue differs from order revenue by more than 0.01).", grafana.UnitShort, grafana.StatBackground, grafana.Steps("green", grafana.At(1, "red")),
-				instant(fmt.Sprintf(`(sum(%s))
-+ (sum(%s))`, sel("campaign_health_check_status", `status="FAIL"`), sel("campaign_attribution_check_status", `status="FAIL"`)), "fail")).
+				instant(checksIn("FAIL"), "fail")).
 				Size(4, 4),
 			stat("Database reachable", "campaign_up: 1 when the exporter's last scrape reached the database. Check values are absent or stale while it is down.", grafana.UnitNone, grafana.StatBackground, grafana.Steps("red", grafana.At(1, "green")),
 				instant(sel("campaign_up"), "{{instance}}")).Mappings(upMapping).
@@ -194,12 +210,7 @@ func rows() []*grafana.Row {
 		),
 		grafana.NewRow("Health checks",
 			grafana.StateTimeline("Health check status", "Status of every row of check_campaign_system_health() over time. Campaign ID Integrity FAILs on dim_date rows pointing to a missing campaign; Holiday Sync Status WARNs on holiday dates not flagged in dim_date; Campaign Overlaps is always INFO. OTHER is a status outside PASS/INFO/WARNING/FAIL.", grafana.Steps("green"), statusMapping,
-				series(fmt.Sprintf(`max by (job, instance, check) (
-  %s * 1
-  or %s * 2
-  or %s * 3
-  or %s * 4
-)`, sel("campaign_health_check_status", `status="INFO"`), sel("campaign_health_check_status", `status="WARNING"`), sel("campaign_health_check_status", `status="FAIL"`), sel("campaign_health_check_status", `status!~"PASS|INFO|WARNING|FAIL"`)), "{{check}} ({{instance}})")).
+				series(statusCodes("campaign_health_check_status"), "{{check}} ({{instance}})")).
 				Size(12, 8),
 			grafana.TimeSeries("Health check values", "The number in each health check's details: invalid campaign_id rows in dim_date, holiday dates not synced to dim_date, and overlapping campaign pairs.", grafana.UnitShort, nil,
 				series(sel("campaign_health_check_value"), "{{check}} ({{instance}})")).Decimals(0).
@@ -207,12 +218,7 @@ func rows() []*grafana.Row {
 		),
 		grafana.NewRow("Attribution quality",
 			grafana.StateTimeline("Attribution check status", "Status of every row of check_attribution_quality() over time. Revenue Balance FAILs when attributed revenue differs from qualifying order revenue by more than 0.01; Weight Distribution is always INFO.", grafana.Steps("green"), statusMapping,
-				series(fmt.Sprintf(`max by (job, instance, check) (
-  %s * 1
-  or %s * 2
-  or %s * 3
-  or %s * 4
-)`, sel("campaign_attribution_check_status", `status="INFO"`), sel("campaign_attribution_check_status", `status="WARNING"`), sel("campaign_attribution_check_status", `status="FAIL"`), sel("campaign_attribution_check_status", `status!~"PASS|INFO|WARNING|FAIL"`)), "{{check}} ({{instance}})")).
+				series(statusCodes("campaign_attribution_check_status"), "{{check}} ({{instance}})")).
 				Size(8, 8),
 			grafana.TimeSeries("Revenue balance difference", "Revenue Balance value: abs(original revenue - attributed revenue), in the orders' currency. Above 0.01 (red line) the attribution is wrong: see the orders panels and recreate the attribution function.", grafana.UnitNone, grafana.Steps("green", grafana.At(0.01, "red")),
 				series(sel("campaign_attribution_check_value", `check="Revenue Balance"`), "{{instance}}")).Decimals(2).
