@@ -28,6 +28,9 @@ const (
 // never passes for a healthy value.
 const noValue = "No data: database, exporter or collector down"
 
+// day is a day in seconds, for age thresholds.
+const day = 24 * 60 * 60
+
 // rateMinInterval is the min interval of a panel that uses rate(): Grafana
 // takes it as the scrape interval in $__rate_interval (4 x 1m), so that the
 // window holds enough samples at any scrape interval up to 1m.
@@ -168,6 +171,8 @@ func usesRate(p *grafana.Panel) bool {
 	return false
 }
 
+// rows are the dashboard's rows and panels, in order; sizes are in grid
+// units (24 columns), positions are computed.
 func rows() []*grafana.Row {
 	return []*grafana.Row{
 		grafana.NewRow("Overview",
@@ -291,7 +296,7 @@ func rows() []*grafana.Row {
 			grafana.TimeSeries("Row writes per second", "Rows inserted, updated and deleted per second per table (rate of the pg_stat_user_tables counters). Min interval 1m, so that $__rate_interval spans at least four samples at any scrape interval up to 1m.", grafana.UnitShort, nil,
 				series(rate(sel("campaign_table_rows_inserted_total")), "{{table}} inserted ({{instance}})"),
 				series(rate(sel("campaign_table_rows_updated_total")), "{{table}} updated ({{instance}})"),
-				series(rate(sel("campaign_table_rows_deleted_total")), "{{table}} deleted ({{instance}})")).AxisLabel("rows/s").MinInterval("1m").
+				series(rate(sel("campaign_table_rows_deleted_total")), "{{table}} deleted ({{instance}})")).AxisLabel("rows/s").
 				Size(12, 8),
 			grafana.TimeSeries("Live and dead rows", "Estimated live and dead tuples per table. Dead rows that keep growing mean vacuum is not keeping up.", grafana.UnitShort, nil,
 				series(sel("campaign_table_live_rows"), "{{table}} live ({{instance}})"),
@@ -300,7 +305,7 @@ func rows() []*grafana.Row {
 			grafana.TimeSeries("Table size", "Total relation size per table: heap, indexes and TOAST.", grafana.UnitBytes, nil,
 				series(sel("campaign_table_size_bytes"), "{{table}} ({{instance}})")).
 				Size(12, 8),
-			grafana.TimeSeries("Time since last analyze", "Age of the latest manual or automatic ANALYZE per table. The maintenance guide runs ANALYZE weekly; the orange line marks 7 days.", grafana.UnitSeconds, grafana.Steps("green", grafana.At(604800, "orange")),
+			grafana.TimeSeries("Time since last analyze", "Age of the latest manual or automatic ANALYZE per table. The maintenance guide runs ANALYZE weekly; the orange line marks 7 days.", grafana.UnitSeconds, grafana.Steps("green", grafana.At(7*day, "orange")),
 				series(fmt.Sprintf("time() - (%s > 0)", sel("campaign_table_last_analyze_timestamp_seconds")), "{{table}} ({{instance}})")).
 				Size(12, 8),
 		),
@@ -320,14 +325,14 @@ func rows() []*grafana.Row {
 or
 (0 * count(%s == 1))`, sel("campaign_index_scans_total"), sel("campaign_collector_success", `collector="index_usage"`)), "never scanned")).
 				Size(8, 4),
-			stat("Size of never-scanned indexes", "Disk space taken by indexes with zero scans: what dropping them would save, and what every write to their tables pays for.", grafana.UnitBytes, grafana.StatBackground, grafana.Steps("green", grafana.At(1048576, "orange")),
+			stat("Size of never-scanned indexes", "Disk space taken by indexes with zero scans: what dropping them would save, and what every write to their tables pays for.", grafana.UnitBytes, grafana.StatBackground, grafana.Steps("green", grafana.At(1<<20, "orange")),
 				instant(fmt.Sprintf(`sum(%s
   and on (job, instance, schema, table, index) (%s == 0))
 or
 (0 * count(%s == 1))`, sel("campaign_index_size_bytes"), sel("campaign_index_scans_total"), sel("campaign_collector_success", `collector="index_usage"`)), "size")).
 				Size(8, 5),
 			grafana.TimeSeries("Index scans per second", "Index scans per second per index. Min interval 1m, so that $__rate_interval spans at least four samples at any scrape interval up to 1m.", grafana.UnitShort, nil,
-				series(rate(sel("campaign_index_scans_total")), "{{table}}.{{index}} ({{instance}})")).AxisLabel("scans/s").MinInterval("1m").
+				series(rate(sel("campaign_index_scans_total")), "{{table}}.{{index}} ({{instance}})")).AxisLabel("scans/s").
 				Size(12, 8),
 			grafana.BarGauge("Index size", "Current size per index.", grafana.UnitBytes, grafana.Steps("blue"),
 				instant(sel("campaign_index_size_bytes"), "{{table}}.{{index}} ({{instance}})")).
@@ -392,7 +397,7 @@ or
 			stat("Stale campaign dates", "dim_date rows whose campaign_id is not the primary campaign the campaign trigger would set now (orphans excluded). Not 0: CampaignDimDateStaleCampaign.", grafana.UnitShort, grafana.StatBackground, grafana.Steps("green", grafana.At(1, "red")),
 				instant(sel("campaign_dim_date_stale_campaign_rows"), "{{instance}}")).
 				Size(4, 7),
-			stat("Oldest backup row", "Age of the oldest dim_date_backup row. The weekly cleanup keeps it under 37 days; older than 38: CampaignBackupCleanupMissed. Empty when the table is empty.", grafana.UnitSeconds, grafana.StatBackground, grafana.Steps("green", grafana.At(3283200, "orange")),
+			stat("Oldest backup row", "Age of the oldest dim_date_backup row. The weekly cleanup keeps it under 37 days; older than 38: CampaignBackupCleanupMissed. Empty when the table is empty.", grafana.UnitSeconds, grafana.StatBackground, grafana.Steps("green", grafana.At(38*day, "orange")),
 				instant(fmt.Sprintf("time() - %s", sel("campaign_backup_oldest_row_timestamp_seconds")), "{{instance}}")).
 				NoValue("No backup rows (or no data)").
 				Size(4, 7),

@@ -2,12 +2,13 @@
 // (schema version 39) that the campaign dashboards use, with a computed grid
 // layout.
 //
-// It is a builder of our own rather than github.com/grafana/grafana-foundation-sdk/go:
-// that SDK's classic-dashboard package (the format the Helm chart ships and
-// Grafana users import) is deprecated in favour of the v2 resource format,
-// it writes schema version 42 with every option's default spelled out, and
-// its automatic layout cannot stack two panels beside a taller one. The
-// dashboards need five panel types and a few dozen fields, which a few
+// It is a builder of our own rather than github.com/grafana/grafana-foundation-sdk/go
+// (v0.0.22): that SDK's package for the classic dashboard JSON, the format
+// the Helm chart ships and Grafana users import, is deprecated in favour of
+// the v2 resource format; it sets schema version 42 rather than the 39
+// this dashboard is written for; and its automatic layout cannot stack two
+// panels beside a taller one, so positions would be written by hand again.
+// The dashboards need five panel types and a few dozen fields, which a few
 // structs describe exactly.
 package grafana
 
