@@ -85,6 +85,17 @@ func table(expr string) grafana.Query {
 	return grafana.Query{Expr: expr, Table: true}
 }
 
+// tableBy is a table query per expression, each summed by target and
+// labels, so that the merge transformation joins them into one row per
+// label set.
+func tableBy(labels string, exprs ...string) []grafana.Query {
+	qs := make([]grafana.Query, len(exprs))
+	for i, e := range exprs {
+		qs[i] = table(fmt.Sprintf("sum by (job, instance, %s) (%s)", labels, e))
+	}
+	return qs
+}
+
 // stat is a stat panel that says so when it has no data.
 func stat(title, description string, unit grafana.Unit, colorMode string, thresholds *grafana.Thresholds, q grafana.Query) *grafana.Panel {
 	return grafana.Stat(title, description, unit, colorMode, noValue, thresholds, q)
@@ -283,11 +294,13 @@ func rows() []*grafana.Row {
 			grafana.Table("Table statistics", "Per monitored table: live and dead rows, total relation size (table, indexes and TOAST), and time since the last ANALYZE and VACUUM (manual or automatic). Empty age cells mean never.", grafana.UnitShort,
 				[]grafana.Column{grafana.Col("instance", "Instance"), grafana.Col("schema", "Schema"), grafana.Col("table", "Table"), grafana.Col("Value #A", "Live rows"), grafana.Col("Value #B", "Dead rows"), grafana.Col("Value #C", "Size"), grafana.Col("Value #D", "Since last analyze"), grafana.Col("Value #E", "Since last vacuum")},
 				[]string{"Time", "job"},
-				table(fmt.Sprintf("sum by (job, instance, schema, table) (%s)", sel("campaign_table_live_rows"))),
-				table(fmt.Sprintf("sum by (job, instance, schema, table) (%s)", sel("campaign_table_dead_rows"))),
-				table(fmt.Sprintf("sum by (job, instance, schema, table) (%s)", sel("campaign_table_size_bytes"))),
-				table(fmt.Sprintf("sum by (job, instance, schema, table) (time() - (%s > 0))", sel("campaign_table_last_analyze_timestamp_seconds"))),
-				table(fmt.Sprintf("sum by (job, instance, schema, table) (time() - (%s > 0))", sel("campaign_table_last_vacuum_timestamp_seconds")))).SortBy("Size", true).
+				tableBy("schema, table",
+					sel("campaign_table_live_rows"),
+					sel("campaign_table_dead_rows"),
+					sel("campaign_table_size_bytes"),
+					fmt.Sprintf("time() - (%s > 0)", sel("campaign_table_last_analyze_timestamp_seconds")),
+					fmt.Sprintf("time() - (%s > 0)", sel("campaign_table_last_vacuum_timestamp_seconds")),
+				)...).SortBy("Size", true).
 				Override(grafana.ByName("Size", grafana.UnitOf(grafana.UnitBytes))).
 				Override(grafana.ByName("Since last analyze", grafana.UnitOf(grafana.UnitSeconds))).
 				Override(grafana.ByName("Since last vacuum", grafana.UnitOf(grafana.UnitSeconds))).
@@ -313,10 +326,12 @@ func rows() []*grafana.Row {
 			grafana.Table("Index usage", "Per index of the monitored tables: scans, tuples read and fetched since statistics were last reset, and size. Never-scanned indexes are red: candidates for removal, or a sign that queries miss them; idx_campaigns_date_range and idx_dim_date_campaign_id are expected to be used.", grafana.UnitShort,
 				[]grafana.Column{grafana.Col("instance", "Instance"), grafana.Col("schema", "Schema"), grafana.Col("table", "Table"), grafana.Col("index", "Index"), grafana.Col("Value #A", "Scans"), grafana.Col("Value #B", "Tuples read"), grafana.Col("Value #C", "Tuples fetched"), grafana.Col("Value #D", "Size")},
 				[]string{"Time", "job"},
-				table(fmt.Sprintf("sum by (job, instance, schema, table, index) (%s)", sel("campaign_index_scans_total"))),
-				table(fmt.Sprintf("sum by (job, instance, schema, table, index) (%s)", sel("campaign_index_tuples_read_total"))),
-				table(fmt.Sprintf("sum by (job, instance, schema, table, index) (%s)", sel("campaign_index_tuples_fetched_total"))),
-				table(fmt.Sprintf("sum by (job, instance, schema, table, index) (%s)", sel("campaign_index_size_bytes")))).SortBy("Scans", false).
+				tableBy("schema, table, index",
+					sel("campaign_index_scans_total"),
+					sel("campaign_index_tuples_read_total"),
+					sel("campaign_index_tuples_fetched_total"),
+					sel("campaign_index_size_bytes"),
+				)...).SortBy("Scans", false).
 				Override(grafana.ByName("Scans", grafana.CellsOf("color-background", "basic"), grafana.ThresholdsOf(grafana.Steps("red", grafana.At(1, "transparent"))))).
 				Override(grafana.ByName("Size", grafana.UnitOf(grafana.UnitBytes))).
 				Size(16, 9),
