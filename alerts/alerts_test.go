@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -24,9 +24,8 @@ const (
 	runbooksFile  = "runbooks.md"
 	runbookPrefix = "https://github.com/campaign-exporter/campaign_exporter/blob/main/alerts/runbooks.md#"
 
-	// goldenEnv overrides the path of the end-to-end golden output, for
-	// local experiments only.
-	goldenEnv     = "CAMPAIGN_GOLDEN"
+	// defaultGolden is the exporter's end-to-end output, the metric
+	// catalogue; GoldenEnv overrides it.
 	defaultGolden = "../testdata/e2e-output.txt"
 )
 
@@ -278,192 +277,138 @@ func TestAlertsHaveUnitTests(t *testing.T) {
 	}
 }
 
-// onlyWithPgCron are the metrics the exporter emits only where pg_cron's
-// job tables exist, which the golden scenario has not; the end-to-end
-// suite's cron_refresh_failed case sees them, and their alert, on the
-// pg_cron stand-in (testdata/pg_cron_standin.sql).
-var onlyWithPgCron = map[string]bool{
-	"campaign_cron_job_last_run_timestamp_seconds":     true,
-	"campaign_cron_job_last_run_success":               true,
-	"campaign_cron_job_last_success_timestamp_seconds": true,
-}
-
-// golden is what the exporter's end-to-end output says it emits.
-type golden struct {
-	names  map[string]bool            // metric family and sample names
-	labels map[string]map[string]bool // label names seen per sample name
-}
-
-func loadGolden(t *testing.T) golden {
+// loadCatalogue returns the metric catalogue the expressions and promtool
+// tests are checked against.
+func loadCatalogue(t *testing.T) Catalogue {
 	t.Helper()
-	path := os.Getenv(goldenEnv)
-	if path == "" {
-		path = defaultGolden
-	}
-	b, err := os.ReadFile(path)
+	c, _, err := LoadCatalogue(defaultGolden)
 	if err != nil {
-		t.Fatalf("reading the exporter's end-to-end output, which the alert expressions are checked against: %v "+
-			"(it is written by the end-to-end test; %s overrides the path)", err, goldenEnv)
-	}
-	g := golden{names: map[string]bool{}, labels: map[string]map[string]bool{}}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	sc.Buffer(make([]byte, 1024*1024), 1024*1024)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		switch {
-		case line == "":
-		case strings.HasPrefix(line, "# TYPE "):
-			if f := strings.Fields(line); len(f) >= 3 {
-				g.names[f[2]] = true
-			}
-		case strings.HasPrefix(line, "#"):
-		default:
-			name, lbls := parseSample(line)
-			if name == "" {
-				t.Fatalf("%s: cannot parse sample line %q", path, line)
-			}
-			g.names[name] = true
-			if g.labels[name] == nil {
-				g.labels[name] = map[string]bool{}
-			}
-			for _, l := range lbls {
-				g.labels[name][l] = true
-			}
-		}
-	}
-	if err := sc.Err(); err != nil {
 		t.Fatal(err)
 	}
-	if len(g.names) == 0 {
-		t.Fatalf("%s holds no metrics", path)
-	}
-	return g
+	return c
 }
 
-var (
-	sampleRE     = regexp.MustCompile(`^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s`)
-	labelNameRE  = regexp.MustCompile(`([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)\s*"(?:[^"\\]|\\.)*"`)
-	stringRE     = regexp.MustCompile(`"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|` + "`[^`]*`")
-	metricRE     = regexp.MustCompile(`\bcampaign_[a-z0-9_]+\b`)
-	upRE         = regexp.MustCompile(`\bup\b`)
-	selectorRE   = regexp.MustCompile(`\b(campaign_[a-z0-9_]+|up)\s*\{([^}]*)\}`)
-	prometheusUp = "up" // synthesised by Prometheus for every scrape, not emitted by the exporter
-)
-
-// parseSample returns the metric name and label names of a text-format
-// sample line.
-func parseSample(line string) (string, []string) {
-	m := sampleRE.FindStringSubmatch(line + " ")
-	if m == nil {
-		return "", nil
+// checkSelectors reports, once each, what is wrong with the selectors of
+// expr by the catalogue.
+func checkSelectors(c Catalogue, expr string, report func(format string, args ...any)) {
+	sels, err := Selectors(expr)
+	if err != nil {
+		report("%v in %q", err, expr)
+		return
 	}
-	var names []string
-	for _, l := range labelNameRE.FindAllStringSubmatch(m[3], -1) {
-		names = append(names, l[1])
+	for _, s := range sels {
+		for _, p := range c.Check(s) {
+			report("%s", p)
+		}
 	}
-	return m[1], names
 }
 
-// metricsOf returns the metric names an expression uses, ignoring the
-// contents of string literals.
-func metricsOf(expr string) []string {
-	bare := stringRE.ReplaceAllString(expr, `""`)
-	set := map[string]bool{}
-	for _, m := range metricRE.FindAllString(bare, -1) {
-		set[m] = true
+// reporter returns a function reporting each distinct problem once, as
+// where: problem.
+func reporter(t *testing.T, where string) func(format string, args ...any) {
+	reported := map[string]bool{}
+	return func(format string, args ...any) {
+		msg := fmt.Sprintf(format, args...)
+		if !reported[msg] {
+			reported[msg] = true
+			t.Errorf("%s: %s", where, msg)
+		}
 	}
-	if upRE.MatchString(bare) {
-		set[prometheusUp] = true
-	}
-	var out []string
-	for m := range set {
-		out = append(out, m)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // TestExpressionsUseEmittedMetrics checks every metric and label matcher an
-// expression uses against the exporter's real end-to-end output.
+// expression uses against the exporter's real end-to-end output and the
+// rule file's own recording rules.
 func TestExpressionsUseEmittedMetrics(t *testing.T) {
-	g := loadGolden(t)
-	for _, r := range loadRules(t) {
-		name := r.Alert + r.Record
-		for _, m := range metricsOf(r.Expr) {
-			if m != prometheusUp && !g.names[m] && !onlyWithPgCron[m] {
-				t.Errorf("%s: metric %s is not in the exporter's output", name, m)
-			}
+	c := loadCatalogue(t)
+	rules := loadRules(t)
+	for _, r := range rules {
+		if r.Record != "" {
+			c[r.Record] = nil // labels not known without evaluating it
 		}
-		for _, s := range selectorRE.FindAllStringSubmatch(r.Expr, -1) {
-			known := g.labels[s[1]]
-			if known == nil {
-				continue // no samples to compare with (dropped from the golden output)
-			}
-			for _, l := range labelNameRE.FindAllStringSubmatch(s[2], -1) {
-				if l[1] != "job" && l[1] != "instance" && !known[l[1]] {
-					t.Errorf("%s: %s has no label %q in the exporter's output", name, s[1], l[1])
-				}
-			}
-		}
+	}
+	for _, r := range rules {
+		checkSelectors(c, r.Expr, reporter(t, r.Alert+r.Record))
 	}
 }
 
 // TestUnitTestSeriesAreEmitted checks the promtool tests feed the rules
 // series the exporter really emits, with the label names it really uses.
 func TestUnitTestSeriesAreEmitted(t *testing.T) {
-	g := loadGolden(t)
+	c := loadCatalogue(t)
 	for f, u := range loadUnitTests(t) {
-		reported := map[string]bool{}
-		report := func(format string, args ...any) {
-			msg := fmt.Sprintf(format, args...)
-			if !reported[msg] {
-				reported[msg] = true
-				t.Errorf("%s: %s", f, msg)
-			}
-		}
+		report := reporter(t, f)
 		for _, tc := range u.Tests {
 			for _, in := range tc.InputSeries {
-				m := sampleRE.FindStringSubmatch(strings.TrimSpace(in.Series) + " ")
-				if m == nil {
-					report("cannot parse series %q", in.Series)
-					continue
-				}
-				name := m[1]
-				if name == prometheusUp {
-					continue
-				}
-				if !g.names[name] && !onlyWithPgCron[name] {
-					report("input series %s is not in the exporter's output", name)
-					continue
-				}
-				known := g.labels[name]
-				if known == nil {
-					continue // no samples to compare with (dropped from the golden output)
-				}
-				for _, l := range labelNameRE.FindAllStringSubmatch(m[3], -1) {
-					if l[1] != "job" && l[1] != "instance" && !known[l[1]] {
-						report("input series %s has label %q, which the exporter's output does not", name, l[1])
-					}
-				}
+				checkSelectors(c, in.Series, report)
 			}
 		}
 	}
 }
 
-func TestMetricsOf(t *testing.T) {
+func TestSelectors(t *testing.T) {
 	for _, tc := range []struct {
 		expr string
-		want []string
+		want []Selector
 	}{
-		{`campaign_up == 0`, []string{"campaign_up"}},
-		{`up{job=~"campaign.*"} == 0`, []string{"up"}},
-		{`campaign_a{check="campaign_not_a_metric"} unless on(job) campaign_b_total`, []string{"campaign_a", "campaign_b_total"}},
-		{`sum by (upper) (campaign_x)`, []string{"campaign_x"}},
+		{`campaign_up == 0`, []Selector{{Metric: "campaign_up"}}},
+		// up inside campaign_up is no selector of up.
+		{`sum by (upper) (campaign_up)`, []Selector{{Metric: "campaign_up"}}},
+		{`up{job=~"campaign.*"} == 0`, []Selector{{Metric: "up", Labels: []string{"job"}}}},
+		{`campaign_a{check="campaign_not_a_metric", status!~'x}'} unless on(job) campaign_b_total`,
+			[]Selector{{Metric: "campaign_a", Labels: []string{"check", "status"}}, {Metric: "campaign_b_total"}}},
+		{"SUM WITHOUT (le) (rate(x_total[$__rate_interval] offset 5m)) > bool 1e-3 # scrape_duration_seconds",
+			[]Selector{{Metric: "x_total"}}},
+		{`a * on (job) group_left (version) b or max_over_time(c[5m:1m]) @ start()`,
+			[]Selector{{Metric: "a"}, {Metric: "b"}, {Metric: "c"}}},
+		{`time() - (x > 0)`, []Selector{{Metric: "x"}}},
 	} {
-		got := metricsOf(tc.expr)
-		if strings.Join(got, ",") != strings.Join(tc.want, ",") {
-			t.Errorf("metricsOf(%q) = %v, want %v", tc.expr, got, tc.want)
+		got, err := Selectors(tc.expr)
+		if err != nil || !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("Selectors(%q) = %+v, %v; want %+v", tc.expr, got, err, tc.want)
 		}
+	}
+	for _, expr := range []string{`{__name__="x"}`, `x{__name__="y"}`, `x{a="b`, `x{a="b"`, `rate(x[5m)`} {
+		if got, err := Selectors(expr); err == nil {
+			t.Errorf("Selectors(%q) = %+v, want an error", expr, got)
+		}
+	}
+}
+
+func TestCatalogue(t *testing.T) {
+	c, err := ParseCatalogue([]byte(`# TYPE campaign_up gauge
+campaign_up 1
+# TYPE campaign_x gauge
+campaign_x{check="a"} <volatile>
+# TYPE campaign_d_seconds histogram
+campaign_d_seconds_bucket{le="+Inf"} 1
+campaign_d_seconds_sum 1
+campaign_d_seconds_count 1
+# TYPE campaign_exporter_build_info gauge
+campaign_exporter_build_info{<volatile>} 1
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		sel Selector
+		ok  bool
+	}{
+		{Selector{Metric: "campaign_up", Labels: []string{"job", "instance"}}, true},
+		{Selector{Metric: "up"}, false},
+		{Selector{Metric: "campaign"}, false},
+		{Selector{Metric: "campaign_x", Labels: []string{"check"}}, true},
+		{Selector{Metric: "campaign_x", Labels: []string{"status"}}, false},
+		{Selector{Metric: "campaign_d_seconds_bucket", Labels: []string{"le"}}, true},
+		{Selector{Metric: "campaign_d_seconds"}, false},
+		{Selector{Metric: "campaign_exporter_build_info", Labels: []string{"version"}}, true},
+	} {
+		if got := c.Check(tc.sel); (len(got) == 0) != tc.ok {
+			t.Errorf("Check(%+v) = %v, want ok %v", tc.sel, got, tc.ok)
+		}
+	}
+	if _, err := ParseCatalogue([]byte("campaign_up{\n")); err == nil {
+		t.Error("ParseCatalogue accepted a broken exposition")
 	}
 }
 
@@ -479,67 +424,45 @@ func TestGithubAnchor(t *testing.T) {
 	}
 }
 
+// shortenForFixture is a rule file whose for: values are fors, in order,
+// among the look-alikes ShortenFor must leave alone (comments,
+// keep_firing_for, a description) and in every YAML style it supports.
+func shortenForFixture(fors ...any) string {
+	return fmt.Sprintf(`# for: 1h in a comment stays
+groups:
+  - name: a
+    rules:
+      - alert: Long
+        expr: x == 0   # for: 2h
+        for: %s
+        keep_firing_for: 1h
+        annotations:
+          description: "for: 1h"
+      - alert: Quoted
+        expr: y == 0
+        for: "%s"
+      - alert: SingleQuoted
+        expr: y == 0
+        for: '%s'
+      - alert: Short
+        expr: z == 0
+        for: %s
+      - alert: Equal
+        expr: z == 0
+        for: %s
+      - alert: None
+        expr: z == 0
+  - name: b
+    rules:
+      - record: r
+        expr: sum(x)
+      - {alert: Flow, expr: w == 0, for: %s}
+`, fors...)
+}
+
 func TestShortenFor(t *testing.T) {
-	const in = `# for: 1h in a comment stays
-groups:
-  - name: a
-    rules:
-      - alert: Long
-        expr: x == 0   # for: 2h
-        for: 1h
-        keep_firing_for: 1h
-        annotations:
-          description: "for: 1h"
-      - alert: Quoted
-        expr: y == 0
-        for: "30m"
-      - alert: SingleQuoted
-        expr: y == 0
-        for: '2d'
-      - alert: Short
-        expr: z == 0
-        for: 2m
-      - alert: Equal
-        expr: z == 0
-        for: 5m
-      - alert: None
-        expr: z == 0
-  - name: b
-    rules:
-      - record: r
-        expr: sum(x)
-      - {alert: Flow, expr: w == 0, for: 10m}
-`
-	const want = `# for: 1h in a comment stays
-groups:
-  - name: a
-    rules:
-      - alert: Long
-        expr: x == 0   # for: 2h
-        for: 5m
-        keep_firing_for: 1h
-        annotations:
-          description: "for: 1h"
-      - alert: Quoted
-        expr: y == 0
-        for: "5m"
-      - alert: SingleQuoted
-        expr: y == 0
-        for: '5m'
-      - alert: Short
-        expr: z == 0
-        for: 2m
-      - alert: Equal
-        expr: z == 0
-        for: 5m
-      - alert: None
-        expr: z == 0
-  - name: b
-    rules:
-      - record: r
-        expr: sum(x)
-      - {alert: Flow, expr: w == 0, for: 5m}
-`
+	in := shortenForFixture("1h", "30m", "2d", "2m", "5m", "10m")
+	want := shortenForFixture("5m", "5m", "5m", "2m", "5m", "5m")
 	got, err := ShortenFor([]byte(in), 5*time.Minute)
 	if err != nil {
 		t.Fatal(err)

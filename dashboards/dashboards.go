@@ -1,5 +1,7 @@
 // Package dashboards ships the Grafana dashboards for campaign_exporter and
-// helpers to extract and run their PromQL queries in tests.
+// helpers to extract and run their PromQL queries in tests. The dashboards
+// are written in Go (internal/campaignsystem, on the small typed model of
+// internal/grafana) and generated into JSON by `go generate ./...`.
 package dashboards
 
 import (
@@ -9,7 +11,10 @@ import (
 	"regexp"
 )
 
-// CampaignSystem is the Grafana dashboard for the campaign system.
+//go:generate go run ./internal/gen
+
+// CampaignSystem is the Grafana dashboard for the campaign system, generated
+// from internal/campaignsystem by go generate: edit the Go, not the JSON.
 //
 //go:embed campaign-system.json
 var CampaignSystem []byte
