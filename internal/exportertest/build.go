@@ -5,8 +5,8 @@
 // parsed with expfmt into metric families.
 //
 // The functions taking a testing.TB fail it and must be called from the
-// test's goroutine; Launch, FreeAddrErr and Parse return errors instead,
-// for programs such as internal/bench.
+// test's goroutine. Binary, Command, Launch, FreeAddrErr and Parse need no
+// test, for programs such as internal/bench.
 package exportertest
 
 import (
@@ -71,12 +71,18 @@ func Build(tb testing.TB) string {
 	return path
 }
 
-// Main runs m's tests, then removes the binary Build made. Call it from
+// Main runs m's tests, then removes the binary they built. Call it from
 // TestMain: os.Exit(exportertest.Main(m)).
 func Main(m *testing.M) int {
 	code := m.Run()
+	RemoveBuilt()
+	return code
+}
+
+// RemoveBuilt removes the binary Binary built, if it built one; a program
+// that is not a test calls it when done with the binary.
+func RemoveBuilt() {
 	if built.dir != "" {
 		os.RemoveAll(built.dir)
 	}
-	return code
 }

@@ -5,9 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"sync"
@@ -132,15 +130,20 @@ func StartCmd(tb testing.TB, cmd *exec.Cmd, addr string) *Process {
 	return p
 }
 
-// Start runs the exporter on a free loopback port with env added to the
-// environment and args after --web.listen-address, and waits until it
-// listens. It is stopped when the test ends.
+// Command is the exporter bin listening on addr, with env added to the
+// environment and args after --web.listen-address.
+func Command(bin, addr string, env []string, args ...string) *exec.Cmd {
+	cmd := exec.Command(bin, append([]string{"--web.listen-address=" + addr}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
+	return cmd
+}
+
+// Start runs the exporter (Build) as Command on a free loopback port and
+// waits until it listens. It is stopped when the test ends.
 func Start(tb testing.TB, env []string, args ...string) *Process {
 	tb.Helper()
 	addr := FreeAddr(tb)
-	cmd := exec.Command(Build(tb), append([]string{"--web.listen-address=" + addr}, args...)...)
-	cmd.Env = append(os.Environ(), env...)
-	return StartCmd(tb, cmd, addr)
+	return StartCmd(tb, Command(Build(tb), addr, env, args...), addr)
 }
 
 // Log is everything the process wrote to stdout and stderr so far.
@@ -176,36 +179,6 @@ func (p *Process) Stop() {
 	})
 }
 
-// WaitReady polls url until it answers 200, and fails if the process exits
-// or timeout passes first.
-func (p *Process) WaitReady(url string, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	var last error
-	for time.Now().Before(deadline) {
-		select {
-		case <-p.exited:
-			return fmt.Errorf("%s exited before it was ready: %v", p.cmd.Path, p.err)
-		default:
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		resp, err := client.Do(req)
-		if err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				cancel()
-				return nil
-			}
-			err = errors.New(resp.Status)
-		}
-		cancel()
-		last = err
-		time.Sleep(100 * time.Millisecond)
-	}
-	return fmt.Errorf("%s not ready at %s within %s: %v", p.cmd.Path, url, timeout, last)
-}
-
 // Result is how a run of the exporter that stopped by itself ended.
 type Result struct {
 	Stdout, Stderr string
@@ -237,62 +210,4 @@ func Run(tb testing.TB, env []string, args ...string) Result {
 		tb.Fatal(err)
 	}
 	return Result{Stdout: stdout.String(), Stderr: stderr.String(), Code: code}
-}
-
-// client is the tests' default: no keep-alive, so an idle connection of
-// the test's neither holds a goroutine in the exporter nor a file.
-var client = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
-
-// Do sends one request with header through c (nil: a client without
-// keep-alive) and returns the status, headers and body. It fails tb if no
-// response comes.
-func Do(tb testing.TB, c *http.Client, method, url string, header http.Header) (int, http.Header, string) {
-	tb.Helper()
-	code, hdr, body, err := send(c, method, url, header)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return code, hdr, string(body)
-}
-
-// Scrape GETs path (such as "/metrics" or "/probe?target=a") with header
-// and parses the answer, failing tb, with the process's log, unless it is
-// a 200 with a valid text exposition.
-func (p *Process) Scrape(tb testing.TB, path string, header http.Header) Metrics {
-	tb.Helper()
-	code, _, body, err := send(nil, http.MethodGet, p.URL+path, header)
-	if err != nil {
-		tb.Fatalf("scrape: %v\n%s", err, p.Log())
-	}
-	if code != http.StatusOK {
-		tb.Fatalf("scrape %s: %d\n%s\n%s", path, code, body, p.Log())
-	}
-	m, err := Parse(bytes.NewReader(body))
-	if err != nil {
-		tb.Fatalf("scrape %s: %v\n%s", path, err, body)
-	}
-	return m
-}
-
-func send(c *http.Client, method, url string, header http.Header) (int, http.Header, []byte, error) {
-	if c == nil {
-		c = client
-	}
-	req, err := http.NewRequestWithContext(context.Background(), method, url, nil)
-	if err != nil {
-		return 0, nil, nil, err
-	}
-	for k, v := range header {
-		req.Header[k] = v
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return 0, nil, nil, fmt.Errorf("%s %s: %w", method, url, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return 0, nil, nil, fmt.Errorf("%s %s: %w", method, url, err)
-	}
-	return resp.StatusCode, resp.Header, b, nil
 }
