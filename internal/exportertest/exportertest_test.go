@@ -89,7 +89,8 @@ func TestParseKeysSeriesAsExposed(t *testing.T) {
 }
 
 // The binary starts on a free port, answers scrapes, keeps its log and
-// stops; a bad flag ends it with exit code 1.
+// stops; a bad flag ends it with exit code 1, and Launch says so at once
+// instead of waiting for the port.
 func TestStartScrapeRun(t *testing.T) {
 	closed := "postgres://u@" + FreeAddr(t) + "/d?sslmode=disable&connect_timeout=1"
 	p := Start(t, []string{"DATA_SOURCE_NAME=" + closed}, "--log.level=debug")
@@ -112,5 +113,12 @@ func TestStartScrapeRun(t *testing.T) {
 	r := Run(t, []string{"DATA_SOURCE_NAME=" + closed}, "--web.listen-address="+FreeAddr(t), "--nosuch-flag")
 	if r.Code != 1 || !strings.Contains(r.Stderr, "nosuch-flag") {
 		t.Errorf("bad flag: exit %d, stderr %q", r.Code, r.Stderr)
+	}
+	addr := FreeAddr(t)
+	if p, err := Launch(Command(Build(t), addr, []string{"DATA_SOURCE_NAME=" + closed}, "--nosuch-flag"), addr); err == nil {
+		p.Stop()
+		t.Error("Launch of a process that exits at once succeeded")
+	} else if !strings.Contains(err.Error(), "exited before listening") || !strings.Contains(err.Error(), "nosuch-flag") {
+		t.Errorf("Launch of a process that exits at once: %v", err)
 	}
 }
