@@ -2,9 +2,7 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -17,41 +15,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/campaign-exporter/campaign_exporter/internal/exportertest"
 	"github.com/campaign-exporter/campaign_exporter/internal/pgtest"
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
-	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 )
-
-// checkRun is one run of the binary's check or check-config command.
-type checkRun struct {
-	stdout, stderr string
-	code           int
-}
-
-// runCheck runs the binary with args (the command first) and env.
-func runCheck(t *testing.T, env []string, args ...string) checkRun {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, exporterBinary(t), args...)
-	cmd.Env = append(os.Environ(), env...)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	if ctx.Err() != nil {
-		t.Fatalf("%v: still running after 90s", args)
-	}
-	var exit *exec.ExitError
-	code := 0
-	if errors.As(err, &exit) {
-		code = exit.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return checkRun{stdout.String(), stderr.String(), code}
-}
 
 // demoDB is the demo data at scale 0.01 (about 1,000 orders) with the
 // fault functions applied: faults.sql's header gives each one's effect.
@@ -100,7 +68,7 @@ LANGUAGE sql AS $$ SELECT 'Campaign ID Integrity'::text, 'ERROR'::text, '0 筆 d
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dsn := "postgres://postgres@" + freeAddr(t) + "/none?sslmode=disable"
+			dsn := "postgres://postgres@" + exportertest.FreeAddr(t) + "/none?sslmode=disable"
 			if !tc.down {
 				db := demoDB(t, tc.faults...)
 				if tc.sql != "" {
@@ -108,12 +76,12 @@ LANGUAGE sql AS $$ SELECT 'Campaign ID Integrity'::text, 'ERROR'::text, '0 筆 d
 				}
 				dsn = db.DSN
 			}
-			r := runCheck(t, []string{"DATA_SOURCE_NAME=" + dsn}, "check", "--check.timeout=30s")
-			if r.code != tc.want {
-				t.Errorf("exit %d, want %d\n%s%s", r.code, tc.want, r.stdout, r.stderr)
+			r := exportertest.Run(t, []string{"DATA_SOURCE_NAME=" + dsn}, "check", "--check.timeout=30s")
+			if r.Code != tc.want {
+				t.Errorf("exit %d, want %d\n%s%s", r.Code, tc.want, r.Stdout, r.Stderr)
 			}
-			if !strings.Contains(r.stdout, tc.says) {
-				t.Errorf("output does not say %q:\n%s", tc.says, r.stdout)
+			if !strings.Contains(r.Stdout, tc.says) {
+				t.Errorf("output does not say %q:\n%s", tc.says, r.Stdout)
 			}
 		})
 	}
@@ -141,11 +109,11 @@ func TestCheckGolden(t *testing.T) {
 	}
 	for _, format := range []string{"table", "json", "prom", "nagios"} {
 		t.Run(format, func(t *testing.T) {
-			r := runCheck(t, []string{"DATA_SOURCE_NAME="}, "check", "--config.file="+cfg, "--target=demo", "--output="+format)
-			if r.code != 2 {
-				t.Errorf("exit %d, want 2 (FAIL)\n%s", r.code, r.stderr)
+			r := exportertest.Run(t, []string{"DATA_SOURCE_NAME="}, "check", "--config.file="+cfg, "--target=demo", "--output="+format)
+			if r.Code != 2 {
+				t.Errorf("exit %d, want 2 (FAIL)\n%s", r.Code, r.Stderr)
 			}
-			got := r.stdout
+			got := r.Stdout
 			switch format {
 			case "json":
 				got = maskJSON(t, got)
@@ -268,16 +236,16 @@ func promtool(t *testing.T, exposition string) {
 func TestCheckAgreesWithServer(t *testing.T) {
 	db := demoDB(t, "campaign_inject_faults")
 	env := []string{"DATA_SOURCE_NAME=" + db.DSN}
-	p := startExporter(t, env)
-	code, scraped := get(t, p.URL+"/metrics", nil)
+	p := exportertest.Start(t, env)
+	code, _, scraped := exportertest.Do(t, nil, http.MethodGet, p.URL+"/metrics", nil)
 	if code != http.StatusOK {
 		t.Fatalf("/metrics: %d", code)
 	}
-	r := runCheck(t, env, "check", "--output=prom")
-	if r.code != 2 {
-		t.Fatalf("check: exit %d\n%s", r.code, r.stderr)
+	r := exportertest.Run(t, env, "check", "--output=prom")
+	if r.Code != 2 {
+		t.Fatalf("check: exit %d\n%s", r.Code, r.Stderr)
 	}
-	server, checked := seriesOf(t, scraped), seriesOf(t, r.stdout)
+	server, checked := seriesOf(t, scraped), seriesOf(t, r.Stdout)
 	checks := 0
 	for s, v := range checked {
 		if strings.HasPrefix(s, "campaign_health_") || strings.HasPrefix(s, "campaign_attribution_") ||
@@ -304,38 +272,17 @@ func TestCheckAgreesWithServer(t *testing.T) {
 // to its value, masked where it changes between runs.
 func seriesOf(t *testing.T, exposition string) map[string]string {
 	t.Helper()
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := p.TextToMetricFamilies(strings.NewReader(exposition))
-	if err != nil {
-		t.Fatal(err)
-	}
 	out := map[string]string{}
-	for name, mf := range families {
-		if !strings.HasPrefix(name, "campaign_") {
+	for s, v := range exportertest.ParseText(t, exposition).Series() {
+		if !strings.HasPrefix(s, "campaign_") {
 			continue
 		}
-		for _, m := range mf.GetMetric() {
-			var b strings.Builder
-			b.WriteString(name + "{")
-			for _, lp := range m.GetLabel() {
-				b.WriteString(lp.GetName() + "=" + lp.GetValue() + ",")
-			}
-			b.WriteString("}")
-			v := model.SampleValue(value(m)).String()
-			if volatile.MatchString(b.String()) || name == "campaign_exporter_build_info" {
-				v = "<volatile>"
-			}
-			out[b.String()] = v
+		out[s] = model.SampleValue(v).String()
+		if volatile.MatchString(s) || strings.HasPrefix(s, "campaign_exporter_build_info{") {
+			out[s] = "<volatile>"
 		}
 	}
 	return out
-}
-
-func value(m *dto.Metric) float64 {
-	if m.GetGauge() != nil {
-		return m.GetGauge().GetValue()
-	}
-	return m.GetCounter().GetValue()
 }
 
 // --output.file replaces the file whole, and --push.url pushes the same
@@ -364,9 +311,9 @@ func TestCheckFileAndPush(t *testing.T) {
 		t.Fatal(err)
 	}
 	pushURL := strings.Replace(gw.URL, "http://", "http://pusher:s3cret@", 1)
-	r := runCheck(t, nil, "check", "--config.file="+cfg, "--target=taipei", "--output=prom", "--output.file="+out, "--push.url="+pushURL)
-	if r.code != 1 || r.stdout != "" {
-		t.Errorf("exit %d, want 1 (WARNING); stdout %q\n%s", r.code, r.stdout, r.stderr)
+	r := exportertest.Run(t, nil, "check", "--config.file="+cfg, "--target=taipei", "--output=prom", "--output.file="+out, "--push.url="+pushURL)
+	if r.Code != 1 || r.Stdout != "" {
+		t.Errorf("exit %d, want 1 (WARNING); stdout %q\n%s", r.Code, r.Stdout, r.Stderr)
 	}
 	file, err := os.ReadFile(out)
 	if err != nil {
@@ -392,9 +339,9 @@ func TestCheckFileAndPush(t *testing.T) {
 
 	// A Pushgateway that refuses: UNKNOWN, and the URL's password unsaid.
 	gw.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { http.Error(w, "no", http.StatusBadRequest) })
-	r = runCheck(t, nil, "check", "--config.file="+cfg, "--target=taipei", "--output=json", "--push.url="+pushURL)
-	if r.code != 3 || !strings.Contains(r.stdout, `"collector":"push"`) || strings.Contains(r.stdout+r.stderr, "s3cret") {
-		t.Errorf("refused push: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	r = exportertest.Run(t, nil, "check", "--config.file="+cfg, "--target=taipei", "--output=json", "--push.url="+pushURL)
+	if r.Code != 3 || !strings.Contains(r.Stdout, `"collector":"push"`) || strings.Contains(r.Stdout+r.Stderr, "s3cret") {
+		t.Errorf("refused push: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
 	}
 }
 
@@ -402,7 +349,7 @@ func TestCheckFileAndPush(t *testing.T) {
 // a database (every DSN here points at a closed port).
 func TestCheckConfig(t *testing.T) {
 	dir := t.TempDir()
-	dsn := "postgres://postgres@" + freeAddr(t) + "/none?sslmode=disable"
+	dsn := "postgres://postgres@" + exportertest.FreeAddr(t) + "/none?sslmode=disable"
 	write := func(name, content string) string {
 		p := filepath.Join(dir, name)
 		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
@@ -425,13 +372,13 @@ func TestCheckConfig(t *testing.T) {
 		{"nothing to check", nil, 1, []string{"nothing to check"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := runCheck(t, []string{"DATA_SOURCE_NAME="}, append([]string{"check-config"}, tc.args...)...)
-			if r.code != tc.want {
-				t.Errorf("exit %d, want %d\n%s%s", r.code, tc.want, r.stdout, r.stderr)
+			r := exportertest.Run(t, []string{"DATA_SOURCE_NAME="}, append([]string{"check-config"}, tc.args...)...)
+			if r.Code != tc.want {
+				t.Errorf("exit %d, want %d\n%s%s", r.Code, tc.want, r.Stdout, r.Stderr)
 			}
 			for _, s := range tc.says {
-				if !strings.Contains(r.stdout+r.stderr, s) {
-					t.Errorf("output does not say %q:\n%s%s", s, r.stdout, r.stderr)
+				if !strings.Contains(r.Stdout+r.Stderr, s) {
+					t.Errorf("output does not say %q:\n%s%s", s, r.Stdout, r.Stderr)
 				}
 			}
 		})
@@ -445,7 +392,7 @@ func TestCheckNeverShowsPassword(t *testing.T) {
 	role, password := secLoginRole(t)
 	dir := t.TempDir()
 	right := secURL(role, password, db.TargetAddr(), db.Name)
-	closedPort := secURL(role, password, freeAddr(t), db.Name)
+	closedPort := secURL(role, password, exportertest.FreeAddr(t), db.Name)
 	noSuchDB := secURL(role, password, db.TargetAddr(), "campaign_nosuch_"+secRandom())
 	unparsable := "postgres://" + role + ":" + password + "@[bad/" + db.Name
 	config := secWrite(t, dir, "targets.yml", "targets:\n  - name: right\n    dsn: "+right+"\n  - name: closed\n    dsn: "+closedPort+"\n")
@@ -478,12 +425,12 @@ func TestCheckNeverShowsPassword(t *testing.T) {
 		run{nil, []string{"check-config", "--config.file=" + config}, 0},
 	)
 	for _, rc := range runs {
-		r := runCheck(t, rc.env, rc.args...)
-		if r.code != rc.want {
-			t.Errorf("%v %v: exit %d, want %d\n%s", rc.env, rc.args, r.code, rc.want, r.stderr)
+		r := exportertest.Run(t, rc.env, rc.args...)
+		if r.Code != rc.want {
+			t.Errorf("%v %v: exit %d, want %d\n%s", rc.env, rc.args, r.Code, rc.want, r.Stderr)
 		}
-		if strings.Contains(r.stdout+r.stderr, password) {
-			t.Errorf("%v: the password is in the output:\n%s%s", rc.args, r.stdout, r.stderr)
+		if strings.Contains(r.Stdout+r.Stderr, password) {
+			t.Errorf("%v: the password is in the output:\n%s%s", rc.args, r.Stdout, r.Stderr)
 		}
 	}
 }
@@ -504,9 +451,9 @@ func TestCheckUsageAndHelp(t *testing.T) {
 		{[]string{"check", "--help"}, 0, "(UNKNOWN)"},
 		{[]string{"--help"}, 0, "check-config"},
 	} {
-		r := runCheck(t, []string{"DATA_SOURCE_NAME="}, tc.args...)
-		if r.code != tc.want || !strings.Contains(r.stdout+r.stderr, tc.says) {
-			t.Errorf("%v: exit %d (want %d), output without %q:\n%s%s", tc.args, r.code, tc.want, tc.says, r.stdout, r.stderr)
+		r := exportertest.Run(t, []string{"DATA_SOURCE_NAME="}, tc.args...)
+		if r.Code != tc.want || !strings.Contains(r.Stdout+r.Stderr, tc.says) {
+			t.Errorf("%v: exit %d (want %d), output without %q:\n%s%s", tc.args, r.Code, tc.want, tc.says, r.Stdout, r.Stderr)
 		}
 	}
 }

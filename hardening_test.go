@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/campaign-exporter/campaign_exporter/internal/exportertest"
 	"github.com/campaign-exporter/campaign_exporter/internal/pgtest"
 )
 
@@ -95,11 +96,11 @@ func TestReadOnlyPromiseSurvivesHostileFunctions(t *testing.T) {
 	for _, c := range []string{"health", "holiday_integrity", "performance", "table_stats", "index_usage", "objects", "maintenance"} {
 		args = append(args, "--collector."+c+".min-interval=0")
 	}
-	p := startExporter(t, []string{"DATA_SOURCE_NAME=" + db.DSN}, args...)
+	p := exportertest.Start(t, []string{"DATA_SOURCE_NAME=" + db.DSN}, args...)
 	for i := range 15 {
 		s, _ := scrapeBinary(t, p, 10*time.Second)
 		if s["campaign_up"] != 1 {
-			t.Fatalf("scrape %d: campaign_up %v\n%s", i, s["campaign_up"], p.Logs())
+			t.Fatalf("scrape %d: campaign_up %v\n%s", i, s["campaign_up"], p.Log())
 		}
 		if got := s[`campaign_performance_duration_seconds{measurement="session statement_timeout"}`]; got != 30 {
 			t.Errorf("scrape %d: a later query ran with statement_timeout %vs, want the exporter's 30s", i, got)
@@ -119,9 +120,9 @@ func TestReadOnlyPromiseSurvivesHostileFunctions(t *testing.T) {
 func TestAbortedRequestsDoNotFloodTheLog(t *testing.T) {
 	db := pgtest.New(t)
 	db.ApplyFile(t, "testdata/scenario.sql")
-	p := startExporter(t, []string{"DATA_SOURCE_NAME=" + db.DSN})
+	p := exportertest.Start(t, []string{"DATA_SOURCE_NAME=" + db.DSN})
 	scrapeBinary(t, p, 10*time.Second) // warm: the aborts below hit cached collectors
-	before := len(strings.Split(p.Logs(), "\n"))
+	before := len(strings.Split(p.Log(), "\n"))
 	addr := strings.TrimPrefix(p.URL, "http://")
 	for range 1000 {
 		c, err := net.Dial("tcp", addr)
@@ -134,7 +135,7 @@ func TestAbortedRequestsDoNotFloodTheLog(t *testing.T) {
 		c.Close()
 	}
 	// A tiny timeout header is a bad request, not a database outage.
-	code, body := get(t, p.URL+"/metrics", http.Header{"X-Prometheus-Scrape-Timeout-Seconds": {"1e-9"}})
+	code, _, body := exportertest.Do(t, nil, http.MethodGet, p.URL+"/metrics", http.Header{"X-Prometheus-Scrape-Timeout-Seconds": {"1e-9"}})
 	if code != http.StatusBadRequest {
 		t.Errorf("timeout header 1e-9: %d, want 400: %s", code, body)
 	}
@@ -142,7 +143,7 @@ func TestAbortedRequestsDoNotFloodTheLog(t *testing.T) {
 	if s["campaign_up"] != 1 {
 		t.Errorf("campaign_up %v after the aborted requests", s["campaign_up"])
 	}
-	logs := p.Logs()
+	logs := p.Log()
 	lines := strings.Split(logs, "\n")[before-1:]
 	if len(lines) > 5 {
 		t.Errorf("1000 aborted requests logged %d lines, want at most a handful:\n%s", len(lines), strings.Join(lines[:min(len(lines), 20)], "\n"))
@@ -162,7 +163,7 @@ func TestAbortedRequestsDoNotFloodTheLog(t *testing.T) {
 func TestSlowAndIdleClientsAreCut(t *testing.T) {
 	db := pgtest.New(t)
 	db.ApplyFile(t, "testdata/scenario.sql")
-	p := startExporter(t, []string{"DATA_SOURCE_NAME=" + db.DSN}, "--web.read-header-timeout=1s")
+	p := exportertest.Start(t, []string{"DATA_SOURCE_NAME=" + db.DSN}, "--web.read-header-timeout=1s")
 	addr := strings.TrimPrefix(p.URL, "http://")
 	var conns []net.Conn
 	for range 100 {
@@ -203,18 +204,12 @@ func TestSlowAndIdleClientsAreCut(t *testing.T) {
 func TestIdleSocketsDoNotExhaustFileDescriptors(t *testing.T) {
 	db := pgtest.New(t)
 	db.ApplyFile(t, "testdata/scenario.sql")
-	addr := freeAddr(t)
+	addr := exportertest.FreeAddr(t)
 	// A hard limit of 64 open files, which Go's start-up cannot raise.
-	cmd := exec.Command("sh", "-c", `ulimit -n 64 && exec "$0" "$@"`, exporterBinary(t),
+	cmd := exec.Command("sh", "-c", `ulimit -n 64 && exec "$0" "$@"`, exportertest.Build(t),
 		"--web.listen-address="+addr, "--web.read-header-timeout=1s")
 	cmd.Env = append(os.Environ(), "DATA_SOURCE_NAME="+db.DSN)
-	var logs secBuffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	waitListening(t, addr, logs.String)
+	p := exportertest.StartCmd(t, cmd, addr)
 
 	var idle []net.Conn
 	for range 80 {
@@ -229,58 +224,36 @@ func TestIdleSocketsDoNotExhaustFileDescriptors(t *testing.T) {
 			c.Close()
 		}
 	}()
-	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	// Each scrape on a new connection (Scrape's client keeps none alive).
 	for i := range 3 {
-		resp, err := client.Get("http://" + addr + "/metrics")
-		if err != nil {
-			t.Fatalf("scrape %d with 80 idle sockets open: %v\n%s", i, err, logs.String())
+		if s := p.Scrape(t, "/metrics", nil).Series(); s["campaign_up"] != 1 || s[`campaign_collector_success{collector="health"}`] != 1 {
+			t.Errorf("scrape %d with 80 idle sockets open: campaign_up %v, health %v\n%s", i, s["campaign_up"], s[`campaign_collector_success{collector="health"}`], p.Log())
 		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if s := series(string(b)); s["campaign_up"] != 1 || s[`campaign_collector_success{collector="health"}`] != 1 {
-			t.Errorf("scrape %d with 80 idle sockets open: campaign_up %v, health %v\n%s", i, s["campaign_up"], s[`campaign_collector_success{collector="health"}`], logs.String())
-		}
-	}
-}
-
-func waitListening(t *testing.T, addr string, logs func() string) {
-	t.Helper()
-	for i := 0; ; i++ {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			return
-		}
-		if i == 300 {
-			t.Fatalf("not listening on %s:\n%s", addr, logs())
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 
 // sighup reloads p's config file and waits up to 3s for one more log line
 // containing want.
-func sighup(t *testing.T, p *loggedProc, want string) {
+func sighup(t *testing.T, p *exportertest.Process, want string) {
 	t.Helper()
-	n := strings.Count(p.Output(), want)
-	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; strings.Count(p.Output(), want) == n; i++ {
+	n := strings.Count(p.Log(), want)
+	p.Signal(t, syscall.SIGHUP)
+	for i := 0; strings.Count(p.Log(), want) == n; i++ {
 		if i == 150 {
-			t.Fatalf("no %q in the log 3s after SIGHUP:\n%s", want, p.Output())
+			t.Fatalf("no %q in the log 3s after SIGHUP:\n%s", want, p.Log())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 }
 
 // probeLastSuccess is a target's attribution collector's last success.
-func probeLastSuccess(t *testing.T, p *loggedProc, target string) float64 {
+func probeLastSuccess(t *testing.T, p *exportertest.Process, target string) float64 {
 	t.Helper()
 	code, body := mtProbe(t, p, target)
 	if code != http.StatusOK {
 		t.Fatalf("probe %s: %d", target, code)
 	}
-	v, ok := series(body)[`campaign_collector_last_success_timestamp_seconds{collector="attribution"}`]
+	v, ok := exportertest.ParseText(t, body).Value("campaign_collector_last_success_timestamp_seconds", map[string]string{"collector": "attribution"})
 	if !ok {
 		t.Fatalf("probe %s: no attribution last success:\n%s", target, body)
 	}
@@ -296,7 +269,7 @@ func TestReloadKeepsUnchangedTargets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := startLogged(t, []string{"DATA_SOURCE_NAME="}, "--config.file="+cfg)
+	p := exportertest.Start(t, []string{"DATA_SOURCE_NAME="}, "--config.file="+cfg)
 	a, b := probeLastSuccess(t, p, "a"), probeLastSuccess(t, p, "b")
 
 	// Only the targets' places in the file change.
@@ -312,18 +285,18 @@ func TestReloadEndpointNeedsLifecycleFlag(t *testing.T) {
 	cfg := filepath.Join(t.TempDir(), "targets.yml")
 	mtConfig(t, cfg, mtTarget("a", db.DSN))
 
-	off := startLogged(t, []string{"DATA_SOURCE_NAME="}, "--config.file="+cfg)
-	if code, _, _ := secDo(t, http.DefaultClient, "POST", off.URL+"/-/reload", nil); code != http.StatusNotFound {
+	off := exportertest.Start(t, []string{"DATA_SOURCE_NAME="}, "--config.file="+cfg)
+	if code, _, _ := exportertest.Do(t, nil, "POST", off.URL+"/-/reload", nil); code != http.StatusNotFound {
 		t.Errorf("POST /-/reload without --web.enable-lifecycle and without a web config: %d, want 404", code)
 	}
 
-	on := startLogged(t, []string{"DATA_SOURCE_NAME="}, "--config.file="+cfg, "--web.enable-lifecycle")
-	if code, _, _ := secDo(t, http.DefaultClient, "GET", on.URL+"/-/reload", nil); code != http.StatusMethodNotAllowed {
+	on := exportertest.Start(t, []string{"DATA_SOURCE_NAME="}, "--config.file="+cfg, "--web.enable-lifecycle")
+	if code, _, _ := exportertest.Do(t, nil, "GET", on.URL+"/-/reload", nil); code != http.StatusMethodNotAllowed {
 		t.Errorf("GET /-/reload: %d, want 405", code)
 	}
 	// A reload that fails says so without the file's path or content.
 	secWrite(t, filepath.Dir(cfg), filepath.Base(cfg), "targets:\n  - name: a\n    dsn: postgres://u:hunter2@h/d?sslrootcert=/etc/secret/root.crt\n    sslkey: x\n")
-	code, _, out := secDo(t, http.DefaultClient, "POST", on.URL+"/-/reload", nil)
+	code, _, out := exportertest.Do(t, nil, "POST", on.URL+"/-/reload", nil)
 	if code != http.StatusInternalServerError {
 		t.Errorf("bad reload: %d, want 500", code)
 	}
@@ -339,7 +312,7 @@ func TestReloadRefusesUnboundedFiles(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "targets.yml")
 	mtConfig(t, cfg, mtTarget("a", db.DSN))
-	p := startLogged(t, []string{"DATA_SOURCE_NAME="}, "--config.file="+cfg)
+	p := exportertest.Start(t, []string{"DATA_SOURCE_NAME="}, "--config.file="+cfg)
 
 	fifo := filepath.Join(dir, "fifo")
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
@@ -357,8 +330,8 @@ func TestReloadRefusesUnboundedFiles(t *testing.T) {
 			t.Errorf("after a refused reload of %s: old target answers %d", target, code)
 		}
 	}
-	if !strings.Contains(p.Output(), "not a regular file") {
-		t.Errorf("the log does not say why:\n%s", p.Output())
+	if !strings.Contains(p.Log(), "not a regular file") {
+		t.Errorf("the log does not say why:\n%s", p.Log())
 	}
 }
 
@@ -372,7 +345,7 @@ func TestRefusedConnectionsBackOffToLiveOnes(t *testing.T) {
 	for _, c := range binaryCollectors {
 		args = append(args, "--collector."+c+".min-interval=0")
 	}
-	p := startExporter(t, []string{"DATA_SOURCE_NAME=" + dsn}, args...)
+	p := exportertest.Start(t, []string{"DATA_SOURCE_NAME=" + dsn}, args...)
 	for i := range 10 {
 		s, _ := scrapeBinary(t, p, 20*time.Second)
 		if bad := failing(s); len(bad) > 0 || s["campaign_up"] != 1 {
@@ -380,7 +353,7 @@ func TestRefusedConnectionsBackOffToLiveOnes(t *testing.T) {
 		}
 	}
 	if t.Failed() {
-		t.Log(p.Logs())
+		t.Log(p.Log())
 	}
 }
 
@@ -398,8 +371,9 @@ func TestBadFlagsStopStartUp(t *testing.T) {
 		{"--web.telemetry-path=", "--web.telemetry-path must start with /"},
 	} {
 		t.Run(tc.flag, func(t *testing.T) {
-			out, err := secRun(t, []string{"DATA_SOURCE_NAME=postgres://u@127.0.0.1:1/d"}, tc.flag)
-			if err == nil {
+			r := runExporter(t, []string{"DATA_SOURCE_NAME=postgres://u@127.0.0.1:1/d"}, tc.flag)
+			out := r.Stdout + r.Stderr
+			if r.Code == 0 {
 				t.Fatalf("started with %s", tc.flag)
 			}
 			if !strings.Contains(out, tc.want) || strings.Contains(out, "goroutine") {
@@ -419,7 +393,7 @@ func TestManyTargetsStayWithinTheConnectionBound(t *testing.T) {
 		specs[i] = mtTarget(fmt.Sprintf("t%02d", i), db.DSN)
 	}
 	mtConfig(t, cfg, specs...)
-	p := startLogged(t, []string{"DATA_SOURCE_NAME="}, "--config.file="+cfg,
+	p := exportertest.Start(t, []string{"DATA_SOURCE_NAME="}, "--config.file="+cfg,
 		"--db.max-connections-total=5", "--db.max-connections-per-host=4", "--db.idle-timeout=1s")
 
 	sampler := sampleSessions(db)
@@ -437,9 +411,13 @@ func TestManyTargetsStayWithinTheConnectionBound(t *testing.T) {
 				down <- name + ": " + err.Error()
 				return
 			}
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			if s := series(string(b)); s["campaign_up"] != 1 || len(failing(s)) > 0 {
+			defer resp.Body.Close()
+			m, err := exportertest.Parse(resp.Body)
+			if err != nil {
+				down <- name + ": " + err.Error()
+				return
+			}
+			if s := m.Series(); s["campaign_up"] != 1 || len(failing(s)) > 0 {
 				down <- fmt.Sprintf("%s: up %v, failing %v", name, s["campaign_up"], failing(s))
 			}
 		}()
@@ -472,25 +450,25 @@ func TestHTTPEdges(t *testing.T) {
 	db.ApplyFile(t, "testdata/scenario.sql")
 	cfg := filepath.Join(t.TempDir(), "targets.yml")
 	mtConfig(t, cfg, mtTarget("a", db.DSN))
-	p := startLogged(t, []string{"DATA_SOURCE_NAME=" + db.DSN}, "--config.file="+cfg)
+	p := exportertest.Start(t, []string{"DATA_SOURCE_NAME=" + db.DSN}, "--config.file="+cfg)
 
 	t.Run("scrapes are GET only", func(t *testing.T) {
 		for _, path := range []string{"/metrics", "/probe?target=a"} {
 			for _, m := range []string{"POST", "PUT", "DELETE"} {
-				if code, hdr, _ := secDo(t, http.DefaultClient, m, p.URL+path, nil); code != http.StatusMethodNotAllowed || !strings.Contains(hdr.Get("Allow"), "GET") {
+				if code, hdr, _ := exportertest.Do(t, nil, m, p.URL+path, nil); code != http.StatusMethodNotAllowed || !strings.Contains(hdr.Get("Allow"), "GET") {
 					t.Errorf("%s %s: %d (Allow %q), want 405", m, path, code, hdr.Get("Allow"))
 				}
 			}
 		}
 	})
 	t.Run("OpenMetrics is negotiated", func(t *testing.T) {
-		_, hdr, body := secDo(t, http.DefaultClient, "GET", p.URL+"/metrics", http.Header{"Accept": {"application/openmetrics-text;version=1.0.0"}})
+		_, hdr, body := exportertest.Do(t, nil, "GET", p.URL+"/metrics", http.Header{"Accept": {"application/openmetrics-text;version=1.0.0"}})
 		if !strings.HasPrefix(hdr.Get("Content-Type"), "application/openmetrics-text") || !strings.HasSuffix(strings.TrimSpace(body), "# EOF") {
 			t.Errorf("Content-Type %q; want OpenMetrics", hdr.Get("Content-Type"))
 		}
 	})
 	t.Run("landing page links only what is served", func(t *testing.T) {
-		_, _, body := secDo(t, http.DefaultClient, "GET", p.URL+"/", nil)
+		_, _, body := exportertest.Do(t, nil, "GET", p.URL+"/", nil)
 		if strings.Contains(body, "debug/pprof") {
 			t.Errorf("the landing page links /debug/pprof/, which is not served")
 		}
@@ -501,7 +479,7 @@ func TestHTTPEdges(t *testing.T) {
 			t.Errorf("the landing page links /-/reload, which is not served without --web.enable-lifecycle")
 		}
 		for _, path := range []string{"/-/healthy", "/-/ready"} {
-			if code, _, _ := secDo(t, http.DefaultClient, "GET", p.URL+path, nil); code != http.StatusOK {
+			if code, _, _ := exportertest.Do(t, nil, "GET", p.URL+path, nil); code != http.StatusOK {
 				t.Errorf("GET %s: %d, want 200", path, code)
 			}
 		}
@@ -514,7 +492,7 @@ func TestGoServerErrorsGoThroughTheLogger(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile := secWrite(t, dir, "tls.crt", string(cert)), secWrite(t, dir, "tls.key", string(key))
 	webConfig := secWrite(t, dir, "web.yml", fmt.Sprintf("tls_server_config:\n  cert_file: %s\n  key_file: %s\n", certFile, keyFile))
-	p := startLogged(t, []string{"DATA_SOURCE_NAME=" + db.DSN}, "--web.config.file="+webConfig)
+	p := exportertest.Start(t, []string{"DATA_SOURCE_NAME=" + db.DSN}, "--web.config.file="+webConfig)
 	addr := strings.TrimPrefix(p.URL, "http://")
 	for range 50 {
 		c, err := net.Dial("tcp", addr)
@@ -533,14 +511,14 @@ func TestGoServerErrorsGoThroughTheLogger(t *testing.T) {
 	}
 	resp.Body.Close()
 	var handshake []string
-	sc := bufio.NewScanner(strings.NewReader(p.Output()))
+	sc := bufio.NewScanner(strings.NewReader(p.Log()))
 	for sc.Scan() {
 		if strings.Contains(sc.Text(), "TLS handshake") {
 			handshake = append(handshake, sc.Text())
 		}
 	}
 	if len(handshake) == 0 || len(handshake) > 2 {
-		t.Fatalf("50 bad handshakes logged %d lines, want 1 or 2:\n%s", len(handshake), p.Output())
+		t.Fatalf("50 bad handshakes logged %d lines, want 1 or 2:\n%s", len(handshake), p.Log())
 	}
 	if !strings.HasPrefix(handshake[0], "level=error") {
 		t.Errorf("Go's own log line bypassed the logger: %s", handshake[0])
@@ -549,8 +527,9 @@ func TestGoServerErrorsGoThroughTheLogger(t *testing.T) {
 
 func TestUnparsableDSNErrorShowsNoValue(t *testing.T) {
 	dsn := "postgres://u@127.0.0.1:5432/d?sslrootcert=/srv/secret/ca.pem&sslmode=verify-full&connect_timeout=notanumber"
-	out, err := secRun(t, []string{"DATA_SOURCE_NAME=" + dsn})
-	if err == nil {
+	r := runExporter(t, []string{"DATA_SOURCE_NAME=" + dsn})
+	out := r.Stdout + r.Stderr
+	if r.Code == 0 {
 		t.Fatal("started with an unparsable DSN")
 	}
 	if !strings.Contains(out, "cannot parse the data source name") {
@@ -569,7 +548,7 @@ func TestServiceDiscoveryFollowsReloads(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "targets.yml")
 	mtConfig(t, cfg, mtTarget("a", db.DSN), mtTarget("b", db.DSN, "labels: {region: north}"))
-	p := startLogged(t, []string{"DATA_SOURCE_NAME="}, "--config.file="+cfg)
+	p := exportertest.Start(t, []string{"DATA_SOURCE_NAME="}, "--config.file="+cfg)
 
 	type group struct {
 		Targets []string          `json:"targets"`
@@ -577,7 +556,7 @@ func TestServiceDiscoveryFollowsReloads(t *testing.T) {
 	}
 	sd := func() []group {
 		t.Helper()
-		code, hdr, body := secDo(t, http.DefaultClient, "GET", p.URL+"/sd", nil)
+		code, hdr, body := exportertest.Do(t, nil, "GET", p.URL+"/sd", nil)
 		if code != http.StatusOK || hdr.Get("Content-Type") != "application/json" {
 			t.Fatalf("GET /sd: %d %s: %s", code, hdr.Get("Content-Type"), body)
 		}
@@ -591,14 +570,14 @@ func TestServiceDiscoveryFollowsReloads(t *testing.T) {
 	if got := sd(); !reflect.DeepEqual(got, want) {
 		t.Errorf("/sd = %+v, want %+v", got, want)
 	}
-	if code, _, _ := secDo(t, http.DefaultClient, "POST", p.URL+"/sd", nil); code != http.StatusMethodNotAllowed {
+	if code, _, _ := exportertest.Do(t, nil, "POST", p.URL+"/sd", nil); code != http.StatusMethodNotAllowed {
 		t.Errorf("POST /sd: %d, want 405", code)
 	}
 
 	// A reload adds a target and relabels another; relabelling keeps the
 	// target's pool and caches.
 	before := probeLastSuccess(t, p, "b")
-	if _, _, body := secDo(t, http.DefaultClient, "GET", p.URL+"/", nil); strings.Contains(body, `probe?target=c"`) {
+	if _, _, body := exportertest.Do(t, nil, "GET", p.URL+"/", nil); strings.Contains(body, `probe?target=c"`) {
 		t.Fatalf("the landing page lists target c before it exists")
 	}
 	mtConfig(t, cfg, mtTarget("a", db.DSN), mtTarget("b", db.DSN, "labels: {region: south}"), mtTarget("c", db.DSN))
@@ -612,7 +591,7 @@ func TestServiceDiscoveryFollowsReloads(t *testing.T) {
 		t.Errorf("/sd after the reload = %+v, want %+v", got, want)
 	}
 	// The landing page, rendered once per target list, follows too.
-	if _, _, body := secDo(t, http.DefaultClient, "GET", p.URL+"/", nil); !strings.Contains(body, `probe?target=c"`) {
+	if _, _, body := exportertest.Do(t, nil, "GET", p.URL+"/", nil); !strings.Contains(body, `probe?target=c"`) {
 		t.Errorf("the landing page does not list target c added by the reload")
 	}
 	if after := probeLastSuccess(t, p, "b"); after != before {

@@ -1,22 +1,15 @@
 package main
 
 import (
-	"bufio"
-	"context"
 	"flag"
-	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
+	"github.com/campaign-exporter/campaign_exporter/internal/exportertest"
 	"github.com/campaign-exporter/campaign_exporter/internal/pgtest"
 )
 
@@ -24,131 +17,16 @@ var update = flag.Bool("update", false, "regenerate testdata/e2e-output.txt from
 
 const goldenFile = "testdata/e2e-output.txt"
 
-var (
-	buildOnce sync.Once
-	binDir    string
-	binPath   string
-	buildErr  error
-)
-
 func TestMain(m *testing.M) {
 	flag.Parse()
-	code := m.Run()
-	if binDir != "" {
-		os.RemoveAll(binDir)
-	}
-	os.Exit(code)
+	os.Exit(exportertest.Main(m))
 }
 
-// exporterBinary builds the exporter once per test run.
-func exporterBinary(t *testing.T) string {
+// runExporter runs the server on a free port expecting it to stop by
+// itself (a start-up that fails).
+func runExporter(t *testing.T, env []string, args ...string) exportertest.Result {
 	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "campaign_exporter_e2e")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binDir = dir
-		binPath = filepath.Join(dir, "campaign_exporter")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binPath
-}
-
-// process is a running exporter.
-type process struct {
-	URL    string
-	cmd    *exec.Cmd
-	mu     sync.Mutex
-	stderr strings.Builder
-}
-
-// Logs is everything the process wrote so far.
-func (p *process) Logs() string { p.mu.Lock(); defer p.mu.Unlock(); return p.stderr.String() }
-
-// startExporter runs the binary with args and env and waits until it
-// serves HTTP (or fails the test with its output).
-func startExporter(t *testing.T, env []string, args ...string) *process {
-	t.Helper()
-	addr := freeAddr(t)
-	cmd := exec.Command(exporterBinary(t), append([]string{"--web.listen-address=" + addr}, args...)...)
-	cmd.Env = append(os.Environ(), env...)
-	p := &process{URL: "http://" + addr, cmd: cmd}
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stdout = io.Discard
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			p.mu.Lock()
-			p.stderr.WriteString(sc.Text() + "\n")
-			p.mu.Unlock()
-		}
-		close(done)
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			_ = cmd.Process.Kill()
-		}
-		_ = cmd.Wait()
-	})
-	for i := 0; ; i++ {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			return p
-		}
-		if i == 300 {
-			t.Fatalf("exporter did not start listening on %s:\n%s", addr, p.Logs())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-func get(t *testing.T, url string, header http.Header) (int, string) {
-	t.Helper()
-	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range header {
-		req.Header[k] = v
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, string(b)
+	return exportertest.Run(t, env, append([]string{"--web.listen-address=" + exportertest.FreeAddr(t)}, args...)...)
 }
 
 // e2eDatabase is the scenario with the faults the golden output shows
@@ -200,8 +78,8 @@ func TestEndToEndGolden(t *testing.T) {
 	if err := os.WriteFile(cfg, []byte("targets:\n  - name: scenario\n    dsn: "+db.DSN+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	p := startExporter(t, []string{"DATA_SOURCE_NAME=" + db.DSN}, "--config.file="+cfg)
-	code, body := get(t, p.URL+"/metrics", nil)
+	p := exportertest.Start(t, []string{"DATA_SOURCE_NAME=" + db.DSN}, "--config.file="+cfg)
+	code, _, body := exportertest.Do(t, nil, http.MethodGet, p.URL+"/metrics", nil)
 	if code != http.StatusOK {
 		t.Fatalf("GET /metrics: %d\n%s", code, body)
 	}
@@ -249,14 +127,14 @@ func lineDiff(want, got string) string {
 // error, and a bad flag or missing DSN stops start-up with a message.
 func TestHTTPAndStartup(t *testing.T) {
 	db := pgtest.New(t)
-	p := startExporter(t, []string{"DATA_SOURCE_NAME=" + db.DSN})
-	if code, body := get(t, p.URL+"/", nil); code != http.StatusOK || !strings.Contains(body, "/metrics") {
+	p := exportertest.Start(t, []string{"DATA_SOURCE_NAME=" + db.DSN})
+	if code, _, body := exportertest.Do(t, nil, http.MethodGet, p.URL+"/", nil); code != http.StatusOK || !strings.Contains(body, "/metrics") {
 		t.Errorf("GET /: %d, links to /metrics: %v", code, strings.Contains(body, "/metrics"))
 	}
-	if code, _ := get(t, p.URL+"/metrics", http.Header{"X-Prometheus-Scrape-Timeout-Seconds": {"soon"}}); code != http.StatusBadRequest {
+	if code, _, _ := exportertest.Do(t, nil, http.MethodGet, p.URL+"/metrics", http.Header{"X-Prometheus-Scrape-Timeout-Seconds": {"soon"}}); code != http.StatusBadRequest {
 		t.Errorf("bad timeout header: %d, want 400", code)
 	}
-	if code, body := get(t, p.URL+"/metrics", http.Header{"X-Prometheus-Scrape-Timeout-Seconds": {"5"}}); code != http.StatusOK || !strings.Contains(body, "campaign_up 1") {
+	if code, _, body := exportertest.Do(t, nil, http.MethodGet, p.URL+"/metrics", http.Header{"X-Prometheus-Scrape-Timeout-Seconds": {"5"}}); code != http.StatusOK || !strings.Contains(body, "campaign_up 1") {
 		t.Errorf("scrape with timeout header: %d, up 1: %v", code, strings.Contains(body, "campaign_up 1"))
 	}
 
@@ -273,16 +151,15 @@ func TestHTTPAndStartup(t *testing.T) {
 		{"missing dsn file", nil, []string{"--db.dsn-file=/nonexistent/dsn"}, "--db.dsn-file"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cmd := exec.Command(exporterBinary(t), append([]string{"--web.listen-address=" + freeAddr(t)}, tc.args...)...)
-			cmd.Env = append(os.Environ(), tc.env...)
-			out, err := cmd.CombinedOutput()
-			if err == nil {
+			r := runExporter(t, tc.env, tc.args...)
+			out := r.Stdout + r.Stderr
+			if r.Code == 0 {
 				t.Fatalf("started; want an error naming %q", tc.want)
 			}
-			if !strings.Contains(string(out), tc.want) {
+			if !strings.Contains(out, tc.want) {
 				t.Errorf("output does not name %q:\n%s", tc.want, out)
 			}
-			if strings.Contains(string(out), "hunter2") {
+			if strings.Contains(out, "hunter2") {
 				t.Errorf("output shows the password:\n%s", out)
 			}
 		})

@@ -12,12 +12,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/campaign-exporter/campaign_exporter/internal/exportertest"
 	"github.com/campaign-exporter/campaign_exporter/internal/pgtest"
 )
 
 // Multi-target serving (--config.file, /probe?target=NAME): per-target
 // databases and overrides, reload by POST and SIGHUP, bad reloads, and
-// scrapes in flight across a reload. Helpers are in security_test.go.
+// scrapes in flight across a reload. Helpers are in security_test.go and
+// internal/exportertest.
 
 // mtConfig writes a config file of targets (name -> the rest of its entry).
 func mtConfig(t *testing.T, path string, targets ...string) {
@@ -35,25 +37,21 @@ func mtTarget(name, dsn string, extra ...string) string {
 }
 
 // mtProbe scrapes /probe?target=name.
-func mtProbe(t *testing.T, p *loggedProc, name string) (int, string) {
+func mtProbe(t *testing.T, p *exportertest.Process, name string) (int, string) {
 	t.Helper()
-	code, _, body := secDo(t, http.DefaultClient, "GET", p.URL+"/probe?target="+url.QueryEscape(name), nil)
+	code, _, body := exportertest.Do(t, nil, http.MethodGet, p.URL+"/probe?target="+url.QueryEscape(name), nil)
 	return code, body
 }
 
 // mtSuccessSeries lists the collectors with a campaign_collector_success
 // series, and whether all of them are 1.
-func mtSuccessSeries(body string) ([]string, bool) {
+func mtSuccessSeries(t *testing.T, body string) ([]string, bool) {
+	t.Helper()
 	var names []string
 	all := true
-	for _, line := range strings.Split(body, "\n") {
-		rest, ok := strings.CutPrefix(line, `campaign_collector_success{collector="`)
-		if !ok {
-			continue
-		}
-		name, value, _ := strings.Cut(rest, `"} `)
+	for name, v := range exportertest.ParseText(t, body).ByLabel("campaign_collector_success", "collector") {
 		names = append(names, name)
-		all = all && value == "1"
+		all = all && v == 1
 	}
 	sort.Strings(names)
 	return names, all
@@ -75,21 +73,24 @@ func TestMultiTargetProbeAndReload(t *testing.T) {
 	faulty := e2eDatabase(t)
 	cfg := filepath.Join(t.TempDir(), "targets.yml")
 	mtConfig(t, cfg, mtTarget("clean", clean.DSN), mtTarget("faulty", faulty.DSN))
-	p := startLogged(t, []string{"DATA_SOURCE_NAME="}, "--config.file="+cfg, "--web.enable-lifecycle")
+	p := exportertest.Start(t, []string{"DATA_SOURCE_NAME="}, "--config.file="+cfg, "--web.enable-lifecycle")
 
-	for _, tc := range []struct{ target, pass, fail string }{
-		{"clean", "1", "0"},
-		{"faulty", "0", "1"},
+	for _, tc := range []struct {
+		target     string
+		pass, fail float64
+	}{
+		{"clean", 1, 0},
+		{"faulty", 0, 1},
 	} {
-		code, body := mtProbe(t, p, tc.target)
-		if code != http.StatusOK {
-			t.Fatalf("/probe?target=%s: %d\n%s", tc.target, code, body)
+		s := p.Scrape(t, "/probe?target="+tc.target, nil).Series()
+		pass, passOK := s[mtIntegrityPass]
+		fail, failOK := s[mtIntegrityFail]
+		if s["campaign_up"] != 1 || !passOK || !failOK || pass != tc.pass || fail != tc.fail {
+			t.Errorf("/probe?target=%s: up %v, integrity PASS %v (present: %v) FAIL %v (present: %v); want PASS %v FAIL %v", tc.target,
+				s["campaign_up"], pass, passOK, fail, failOK, tc.pass, tc.fail)
 		}
-		if secValue(body, "campaign_up") != "1" || secValue(body, mtIntegrityPass) != tc.pass || secValue(body, mtIntegrityFail) != tc.fail {
-			t.Errorf("/probe?target=%s: up %q, integrity PASS %q FAIL %q; want PASS %s FAIL %s", tc.target,
-				secValue(body, "campaign_up"), secValue(body, mtIntegrityPass), secValue(body, mtIntegrityFail), tc.pass, tc.fail)
-		}
-		if secValue(body, "go_goroutines") != "" || secValue(body, mtReloadOK) != "" {
+		_, goroutines := s["go_goroutines"]
+		if _, reload := s[mtReloadOK]; goroutines || reload {
 			t.Errorf("/probe?target=%s shows the exporter's own metrics", tc.target)
 		}
 	}
@@ -104,28 +105,27 @@ func TestMultiTargetProbeAndReload(t *testing.T) {
 		{"empty target", "?target=", http.StatusBadRequest, "missing target parameter\n"},
 		{"other parameter", "?module=clean", http.StatusBadRequest, "missing target parameter\n"},
 	} {
-		code, _, body := secDo(t, http.DefaultClient, "GET", p.URL+"/probe"+tc.query, nil)
+		code, _, body := exportertest.Do(t, nil, "GET", p.URL+"/probe"+tc.query, nil)
 		if code != tc.want || body != tc.body {
 			t.Errorf("%s: %d %q, want %d %q", tc.name, code, body, tc.want, tc.body)
 		}
 	}
 
-	reloadOK := func(want string) {
+	reloadOK := func(want float64) {
 		t.Helper()
-		_, _, body := secDo(t, http.DefaultClient, "GET", p.URL+"/metrics", nil)
-		if got := secValue(body, mtReloadOK); got != want {
-			t.Errorf("%s %q, want %q", mtReloadOK, got, want)
+		if got, ok := p.Scrape(t, "/metrics", nil).Value(mtReloadOK, nil); !ok || got != want {
+			t.Errorf("%s %v (present: %v), want %v", mtReloadOK, got, ok, want)
 		}
 	}
-	reloadOK("1")
-	code, hdr, _ := secDo(t, http.DefaultClient, "GET", p.URL+"/-/reload", nil)
+	reloadOK(1)
+	code, hdr, _ := exportertest.Do(t, nil, "GET", p.URL+"/-/reload", nil)
 	if code != http.StatusMethodNotAllowed || hdr.Get("Allow") != http.MethodPost {
 		t.Errorf("GET /-/reload: %d, Allow %q; want 405, POST", code, hdr.Get("Allow"))
 	}
 
 	// POST adds a target.
 	mtConfig(t, cfg, mtTarget("clean", clean.DSN), mtTarget("faulty", faulty.DSN), mtTarget("added", clean.DSN))
-	if code, _, body := secDo(t, http.DefaultClient, "POST", p.URL+"/-/reload", nil); code != http.StatusOK {
+	if code, _, body := exportertest.Do(t, nil, "POST", p.URL+"/-/reload", nil); code != http.StatusOK {
 		t.Fatalf("POST /-/reload: %d %s", code, body)
 	}
 	if code, _ := mtProbe(t, p, "added"); code != http.StatusOK {
@@ -134,12 +134,12 @@ func TestMultiTargetProbeAndReload(t *testing.T) {
 
 	// A bad file (an unknown key): the old targets stay, the gauge says 0.
 	secWrite(t, filepath.Dir(cfg), filepath.Base(cfg), "targets:\n  - name: clean\n    dsn: "+clean.DSN+"\n    colectors: [health]\n  - name: other\n    dsn: "+clean.DSN+"\n")
-	code, _, body := secDo(t, http.DefaultClient, "POST", p.URL+"/-/reload", nil)
+	code, _, body := exportertest.Do(t, nil, "POST", p.URL+"/-/reload", nil)
 	if code != http.StatusInternalServerError || strings.Contains(body, "colectors") || strings.Contains(body, cfg) {
 		t.Errorf("bad POST /-/reload: %d %q, want a 500 that does not echo the file", code, body)
 	}
-	secWait(t, func() bool { return strings.Contains(p.Output(), `line 4: unknown key \"colectors\"`) }, p.Output)
-	reloadOK("0")
+	secWait(t, func() bool { return strings.Contains(p.Log(), `line 4: unknown key \"colectors\"`) }, p.Log)
+	reloadOK(0)
 	for _, name := range []string{"clean", "faulty", "added"} {
 		if code, _ := mtProbe(t, p, name); code != http.StatusOK {
 			t.Errorf("after a bad reload, old target %s: %d", name, code)
@@ -152,34 +152,30 @@ func TestMultiTargetProbeAndReload(t *testing.T) {
 	// SIGHUP with a good file: back to 1, the new target serves, the
 	// removed ones are gone.
 	mtConfig(t, cfg, mtTarget("clean", clean.DSN), mtTarget("hup", faulty.DSN))
-	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
-		t.Fatal(err)
-	}
-	secWait(t, func() bool { code, _ := mtProbe(t, p, "hup"); return code == http.StatusOK }, p.Output)
-	reloadOK("1")
+	p.Signal(t, syscall.SIGHUP)
+	secWait(t, func() bool { code, _ := mtProbe(t, p, "hup"); return code == http.StatusOK }, p.Log)
+	reloadOK(1)
 	for _, name := range []string{"faulty", "added"} {
 		if code, _ := mtProbe(t, p, name); code != http.StatusBadRequest {
 			t.Errorf("removed target %s: %d, want 400", name, code)
 		}
 	}
-	if _, body := mtProbe(t, p, "hup"); secValue(body, mtIntegrityFail) != "1" {
-		t.Errorf("target hup does not serve its database:\n%s", body)
+	if s := p.Scrape(t, "/probe?target=hup", nil).Series(); s[mtIntegrityFail] != 1 {
+		t.Errorf("target hup does not serve its database:\n%v", s)
 	}
 
 	// SIGHUP with a bad file: 0 again, targets kept.
 	secWrite(t, filepath.Dir(cfg), filepath.Base(cfg), "targets:\n  - name: clean\n    dsn: "+clean.DSN+"\n    min_interval: {health: soon}\n")
-	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
-		t.Fatal(err)
-	}
+	p.Signal(t, syscall.SIGHUP)
 	secWait(t, func() bool {
-		_, _, body := secDo(t, http.DefaultClient, "GET", p.URL+"/metrics", nil)
-		return secValue(body, mtReloadOK) == "0"
-	}, p.Output)
+		v, ok := p.Scrape(t, "/metrics", nil).Value(mtReloadOK, nil)
+		return ok && v == 0
+	}, p.Log)
 	if code, _ := mtProbe(t, p, "hup"); code != http.StatusOK {
 		t.Errorf("after a bad SIGHUP reload, target hup: %d", code)
 	}
-	if !strings.Contains(p.Output(), "line 4: min_interval.health") {
-		t.Errorf("the bad SIGHUP reload is not logged with key and line:\n%s", p.Output())
+	if !strings.Contains(p.Log(), "line 4: min_interval.health") {
+		t.Errorf("the bad SIGHUP reload is not logged with key and line:\n%s", p.Log())
 	}
 }
 
@@ -204,8 +200,9 @@ func TestMultiTargetBadConfigAtStart(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := secWrite(t, dir, strings.ReplaceAll(tc.name, " ", "_")+".yml", tc.file)
-			out, err := secRun(t, []string{"DATA_SOURCE_NAME="}, "--config.file="+cfg)
-			if err == nil {
+			r := runExporter(t, []string{"DATA_SOURCE_NAME="}, "--config.file="+cfg)
+			out := r.Stdout + r.Stderr
+			if r.Code == 0 {
 				t.Fatalf("started with a bad config:\n%s", out)
 			}
 			for _, w := range append(tc.want, cfg) {
@@ -216,8 +213,8 @@ func TestMultiTargetBadConfigAtStart(t *testing.T) {
 		})
 	}
 	t.Run("missing file", func(t *testing.T) {
-		if out, err := secRun(t, []string{"DATA_SOURCE_NAME="}, "--config.file="+filepath.Join(dir, "nonexistent.yml")); err == nil || !strings.Contains(out, "nonexistent.yml") {
-			t.Errorf("missing config file: %v\n%s", err, out)
+		if r := runExporter(t, []string{"DATA_SOURCE_NAME="}, "--config.file="+filepath.Join(dir, "nonexistent.yml")); r.Code == 0 || !strings.Contains(r.Stdout+r.Stderr, "nonexistent.yml") {
+			t.Errorf("missing config file: exit %d\n%s%s", r.Code, r.Stdout, r.Stderr)
 		}
 	})
 }
@@ -239,7 +236,7 @@ func TestMultiTargetScrapeDuringReload(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			mtConfig(t, cfg, mtTarget("slow", db.DSN))
-			p := startLogged(t, []string{"DATA_SOURCE_NAME="}, "--config.file="+cfg, "--web.enable-lifecycle")
+			p := exportertest.Start(t, []string{"DATA_SOURCE_NAME="}, "--config.file="+cfg, "--web.enable-lifecycle")
 			type result struct {
 				code int
 				body string
@@ -260,17 +257,20 @@ func TestMultiTargetScrapeDuringReload(t *testing.T) {
 			// Reload while the health check sleeps.
 			time.Sleep(300 * time.Millisecond)
 			mtConfig(t, cfg, tc.after...)
-			if code, _, body := secDo(t, http.DefaultClient, "POST", p.URL+"/-/reload", nil); code != http.StatusOK {
+			if code, _, body := exportertest.Do(t, nil, "POST", p.URL+"/-/reload", nil); code != http.StatusOK {
 				t.Fatalf("POST /-/reload: %d %s", code, body)
 			}
 			r := <-done
 			if time.Since(start) < time.Second {
 				t.Errorf("the scrape took %s: it was not in flight during the reload", time.Since(start))
 			}
-			if r.code != http.StatusOK || secValue(r.body, `campaign_collector_success{collector="health"}`) != "1" || secValue(r.body, "campaign_up") != "1" {
-				t.Errorf("scrape across the reload: %d\n%s\n%s", r.code, r.body, p.Output())
+			if r.code != http.StatusOK {
+				t.Fatalf("scrape across the reload: %d\n%s\n%s", r.code, r.body, p.Log())
 			}
-			if names, all := mtSuccessSeries(r.body); len(names) != len(binaryCollectors) || !all {
+			if s := exportertest.ParseText(t, r.body).Series(); s[`campaign_collector_success{collector="health"}`] != 1 || s["campaign_up"] != 1 {
+				t.Errorf("scrape across the reload:\n%s\n%s", r.body, p.Log())
+			}
+			if names, all := mtSuccessSeries(t, r.body); len(names) != len(binaryCollectors) || !all {
 				t.Errorf("scrape across the reload: collectors %v, all successful %v", names, all)
 			}
 		})
@@ -298,7 +298,7 @@ func TestMultiTargetOverrides(t *testing.T) {
 		mtTarget("bounded", bounded.DSN, "max_connections: 1"),
 		mtTarget("wide", wide.DSN, "max_connections: 3"),
 	)
-	p := startLogged(t, []string{"DATA_SOURCE_NAME="}, "--config.file="+cfg)
+	p := exportertest.Start(t, []string{"DATA_SOURCE_NAME="}, "--config.file="+cfg)
 
 	t.Run("collectors subset", func(t *testing.T) {
 		for _, tc := range []struct {
@@ -307,12 +307,16 @@ func TestMultiTargetOverrides(t *testing.T) {
 		}{
 			{"subset", "health,holiday_integrity"},
 			{"cached", "health"},
-			{"all", "attribution,campaign_dates,health,holiday_integrity,index_usage,inventory,maintenance,objects,orders,performance,table_stats"},
+			{"all", strings.Join(binaryCollectors, ",")},
 		} {
 			code, body := mtProbe(t, p, tc.target)
-			names, all := mtSuccessSeries(body)
-			if code != http.StatusOK || strings.Join(names, ",") != tc.want || !all {
-				t.Errorf("%s: %d, success series %v (all 1: %v), want %s", tc.target, code, names, all, tc.want)
+			if code != http.StatusOK {
+				t.Errorf("%s: %d\n%s", tc.target, code, body)
+				continue
+			}
+			names, all := mtSuccessSeries(t, body)
+			if strings.Join(names, ",") != tc.want || !all {
+				t.Errorf("%s: success series %v (all 1: %v), want %s", tc.target, names, all, tc.want)
 			}
 			if tc.target == "subset" && (strings.Contains(body, "campaign_attribution_") || strings.Contains(body, "campaign_table_")) {
 				t.Errorf("subset target emits a disabled collector's metrics:\n%s", body)
@@ -322,17 +326,20 @@ func TestMultiTargetOverrides(t *testing.T) {
 
 	t.Run("min_interval", func(t *testing.T) {
 		const series = `campaign_collector_last_success_timestamp_seconds{collector="health"}`
-		stamps := func(target string) (string, string) {
-			_, a := mtProbe(t, p, target)
+		stamps := func(target string) (float64, float64) {
+			a := p.Scrape(t, "/probe?target="+target, nil).Series()
 			time.Sleep(50 * time.Millisecond)
-			_, b := mtProbe(t, p, target)
-			return secValue(a, series), secValue(b, series)
+			b := p.Scrape(t, "/probe?target="+target, nil).Series()
+			if _, ok := a[series]; !ok {
+				t.Errorf("%s: no %s", target, series)
+			}
+			return a[series], b[series]
 		}
-		if a, b := stamps("cached"); a == "" || a != b {
-			t.Errorf("cached (min_interval 1h): health ran again: %q then %q", a, b)
+		if a, b := stamps("cached"); a != b {
+			t.Errorf("cached (min_interval 1h): health ran again: %v then %v", a, b)
 		}
-		if a, b := stamps("all"); a == "" || a == b {
-			t.Errorf("all (min_interval 0): health served from cache: %q then %q", a, b)
+		if a, b := stamps("all"); a == b {
+			t.Errorf("all (min_interval 0): health served from cache: %v then %v", a, b)
 		}
 	})
 
@@ -397,8 +404,8 @@ func TestMultiTargetOverrides(t *testing.T) {
 			if tc.bound > 1 && peak < 2 {
 				t.Errorf("%s: peak %d sessions: the sampling did not see concurrent use, so the bound test proves little", tc.target, peak)
 			}
-			if code, body := mtProbe(t, p, tc.target); code != http.StatusOK || secValue(body, `campaign_collector_success{collector="health"}`) != "1" {
-				t.Errorf("%s: a bounded pool still serves every collector: %d\n%s", tc.target, code, body)
+			if s := p.Scrape(t, "/probe?target="+tc.target, nil).Series(); s[`campaign_collector_success{collector="health"}`] != 1 {
+				t.Errorf("%s: a bounded pool still serves every collector:\n%v", tc.target, s)
 			}
 		}
 	})

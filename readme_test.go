@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/campaign-exporter/campaign_exporter/internal/exportertest"
 	"github.com/campaign-exporter/campaign_exporter/internal/pgtest"
 	"github.com/jackc/pgx/v5/pgconn"
 )
@@ -135,11 +135,10 @@ func TestReadmeQuickStart(t *testing.T) {
 	for _, a := range last[1:] {
 		args = append(args, strings.Replace(a, "=campaign-dsn", "="+filepath.Join(dir, "campaign-dsn"), 1))
 	}
-	p := startExporter(t, []string{"DATA_SOURCE_NAME="}, args...)
-	code, body := get(t, p.URL+"/metrics", nil)
-	s := series(body)
-	if code != http.StatusOK || s["campaign_up"] != 1 || len(failing(s)) > 0 {
-		t.Errorf("the exporter started as the README says: %d, campaign_up %v, failing %v\n%s", code, s["campaign_up"], failing(s), p.Logs())
+	p := exportertest.Start(t, []string{"DATA_SOURCE_NAME="}, args...)
+	s := p.Scrape(t, "/metrics", nil).Series()
+	if s["campaign_up"] != 1 || len(failing(s)) > 0 {
+		t.Errorf("the exporter started as the README says: campaign_up %v, failing %v\n%s", s["campaign_up"], failing(s), p.Log())
 	}
 	var user string
 	db.QueryRow(t, "SELECT coalesce(max(usename), '') FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'campaign_exporter'", []any{&user})

@@ -9,7 +9,6 @@ package main
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -18,70 +17,27 @@ import (
 	"time"
 
 	"github.com/campaign-exporter/campaign_exporter/collector"
+	"github.com/campaign-exporter/campaign_exporter/internal/exportertest"
 	"github.com/campaign-exporter/campaign_exporter/internal/pgtest"
 )
 
-// series flattens an exposition to "name{labels}" -> value.
-func series(body string) map[string]float64 {
-	out := map[string]float64{}
-	for _, line := range strings.Split(body, "\n") {
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		if i < 0 {
-			continue
-		}
-		v, err := strconv.ParseFloat(line[i+1:], 64)
-		if err != nil {
-			continue
-		}
-		out[line[:i]] = v
-	}
-	return out
-}
-
-// faultClient scrapes without keep-alive, so the exporter's goroutine count
-// does not depend on idle HTTP connections.
-var faultClient = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
-
 // scrapeBinary GETs /metrics as Prometheus would with a scrape timeout of
-// promTimeout, failing the test unless it is answered 200.
-func scrapeBinary(t *testing.T, p *process, promTimeout time.Duration) (map[string]float64, time.Duration) {
+// promTimeout, failing the test unless it is answered 200, and returns its
+// series and how long it took. Scrape keeps no connection alive, so the
+// exporter's goroutine count does not depend on idle HTTP connections.
+func scrapeBinary(t *testing.T, p *exportertest.Process, promTimeout time.Duration) (map[string]float64, time.Duration) {
 	t.Helper()
-	req, err := http.NewRequestWithContext(context.Background(), http.MethodGet, p.URL+"/metrics", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", strconv.FormatFloat(promTimeout.Seconds(), 'f', -1, 64))
 	start := time.Now()
-	resp, err := faultClient.Do(req)
-	if err != nil {
-		t.Fatalf("scrape: %v\n%s", err, p.Logs())
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	took := time.Since(start)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("scrape: %d\n%s", resp.StatusCode, b)
-	}
-	return series(string(b)), took
+	m := p.Scrape(t, "/metrics", http.Header{"X-Prometheus-Scrape-Timeout-Seconds": {strconv.FormatFloat(promTimeout.Seconds(), 'f', -1, 64)}})
+	return m.Series(), time.Since(start)
 }
 
 // binaryCollectors are every collector the binary has, all on by default.
 var binaryCollectors = collector.Names()
 
-func failing(m map[string]float64) []string {
-	var out []string
-	for _, n := range binaryCollectors {
-		if m[`campaign_collector_success{collector="`+n+`"}`] != 1 {
-			out = append(out, n)
-		}
-	}
-	return out
+// failing lists the collectors whose success is not 1 in series.
+func failing(series map[string]float64) []string {
+	return exportertest.Failing(series, binaryCollectors)
 }
 
 // sessionSampler records the most exporter sessions seen on the server.
@@ -155,7 +111,7 @@ func TestBinaryUnderFaults(t *testing.T) {
 	for _, n := range binaryCollectors {
 		args = append(args, "--collector."+n+".min-interval=0")
 	}
-	p := startExporter(t, []string{"DATA_SOURCE_NAME=" + db.DSNVia(proxy.Addr)}, args...)
+	p := exportertest.Start(t, []string{"DATA_SOURCE_NAME=" + db.DSNVia(proxy.Addr)}, args...)
 	sampler := sampleSessions(db)
 
 	// Down at start: answered at once, up 0.
@@ -167,7 +123,7 @@ func TestBinaryUnderFaults(t *testing.T) {
 	proxy.Up(t)
 	m, _ = scrapeBinary(t, p, 10*time.Second)
 	if m["campaign_up"] != 1 || len(failing(m)) != 0 {
-		t.Fatalf("database up: up %v, failing %v\n%s", m["campaign_up"], failing(m), p.Logs())
+		t.Fatalf("database up: up %v, failing %v\n%s", m["campaign_up"], failing(m), p.Log())
 	}
 	// The Go and process metrics are sampled at most once a second: take
 	// the healthy count from a sample of the healthy process.

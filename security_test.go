@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -13,13 +12,11 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
 	"math/big"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -28,6 +25,7 @@ import (
 	"time"
 
 	"github.com/campaign-exporter/campaign_exporter/collector"
+	"github.com/campaign-exporter/campaign_exporter/internal/exportertest"
 	"github.com/campaign-exporter/campaign_exporter/internal/pgtest"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -54,7 +52,7 @@ func TestSecretsNeverShown(t *testing.T) {
 	dir := t.TempDir()
 
 	right := secURL(role, password, db.TargetAddr(), db.Name)
-	closedPort := secURL(role, password, freeAddr(t), db.Name)
+	closedPort := secURL(role, password, exportertest.FreeAddr(t), db.Name)
 	noSuchDB := secURL(role, password, db.TargetAddr(), "campaign_nosuch_"+secRandom())
 	host, port, _ := net.SplitHostPort(db.TargetAddr())
 	keyValue := fmt.Sprintf("host=%s port=%s user=%s password=%s dbname=%s sslmode=disable", host, port, role, password, db.Name)
@@ -78,36 +76,37 @@ func TestSecretsNeverShown(t *testing.T) {
 		"targets:\n  - name: right\n    dsn: " + right + ": x\n",
 	}
 
+	const noDB = -1
 	for _, tc := range []struct {
 		name    string
 		env     []string
 		args    []string
-		up      string   // campaign_up on /metrics: "1", "0" or "" (no database on /metrics)
+		up      float64  // campaign_up on /metrics; noDB: no database on /metrics
 		targets []string // with a config file: target -> wanted campaign_up
-		ups     []string
+		ups     []float64
 	}{
-		{name: "env right", env: []string{"DATA_SOURCE_NAME=" + right}, up: "1"},
-		{name: "env closed port", env: []string{"DATA_SOURCE_NAME=" + closedPort}, up: "0"},
-		{name: "env no such database", env: []string{"DATA_SOURCE_NAME=" + noSuchDB}, up: "0"},
-		{name: "env keyword/value", env: []string{"DATA_SOURCE_NAME=" + keyValue}, up: "1"},
-		{name: "dsn-file right", env: []string{"DATA_SOURCE_NAME="}, args: []string{"--db.dsn-file=" + file("db.dsn", right+"\n")}, up: "1"},
-		{name: "dsn-file no such database", env: []string{"DATA_SOURCE_NAME="}, args: []string{"--db.dsn-file=" + file("db-bad.dsn", noSuchDB)}, up: "0"},
-		{name: "dsn-file closed port", env: []string{"DATA_SOURCE_NAME=" + right}, args: []string{"--db.dsn-file=" + file("db-port.dsn", closedPort)}, up: "0"},
+		{name: "env right", env: []string{"DATA_SOURCE_NAME=" + right}, up: 1},
+		{name: "env closed port", env: []string{"DATA_SOURCE_NAME=" + closedPort}, up: 0},
+		{name: "env no such database", env: []string{"DATA_SOURCE_NAME=" + noSuchDB}, up: 0},
+		{name: "env keyword/value", env: []string{"DATA_SOURCE_NAME=" + keyValue}, up: 1},
+		{name: "dsn-file right", env: []string{"DATA_SOURCE_NAME="}, args: []string{"--db.dsn-file=" + file("db.dsn", right+"\n")}, up: 1},
+		{name: "dsn-file no such database", env: []string{"DATA_SOURCE_NAME="}, args: []string{"--db.dsn-file=" + file("db-bad.dsn", noSuchDB)}, up: 0},
+		{name: "dsn-file closed port", env: []string{"DATA_SOURCE_NAME=" + right}, args: []string{"--db.dsn-file=" + file("db-port.dsn", closedPort)}, up: 0},
 		{
-			name: "config file", env: []string{"DATA_SOURCE_NAME="}, args: []string{"--config.file=" + file("targets.yml", goodConfig), "--web.enable-lifecycle"},
-			targets: []string{"right", "right_file", "keyvalue", "closed_port", "nosuch_db"}, ups: []string{"1", "1", "1", "0", "0"},
+			name: "config file", env: []string{"DATA_SOURCE_NAME="}, args: []string{"--config.file=" + file("targets.yml", goodConfig), "--web.enable-lifecycle"}, up: noDB,
+			targets: []string{"right", "right_file", "keyvalue", "closed_port", "nosuch_db"}, ups: []float64{1, 1, 1, 0, 0},
 		},
 		{
-			name: "config file and env", env: []string{"DATA_SOURCE_NAME=" + noSuchDB}, args: []string{"--config.file=" + file("targets2.yml", goodConfig), "--web.enable-lifecycle"}, up: "0",
-			targets: []string{"right", "closed_port"}, ups: []string{"1", "0"},
+			name: "config file and env", env: []string{"DATA_SOURCE_NAME=" + noSuchDB}, args: []string{"--config.file=" + file("targets2.yml", goodConfig), "--web.enable-lifecycle"}, up: 0,
+			targets: []string{"right", "closed_port"}, ups: []float64{1, 0},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := startLogged(t, tc.env, append([]string{"--log.level=debug"}, tc.args...)...)
+			p := exportertest.Start(t, tc.env, append([]string{"--log.level=debug"}, tc.args...)...)
 			var seen []string // every response, headers and body
 			record := func(method, path string, want int) string {
 				t.Helper()
-				code, hdr, body := secDo(t, http.DefaultClient, method, p.URL+path, nil)
+				code, hdr, body := exportertest.Do(t, nil, method, p.URL+path, nil)
 				seen = append(seen, fmt.Sprint(hdr), body)
 				if want != 0 && code != want {
 					t.Errorf("%s %s: %d, want %d\n%s", method, path, code, want, body)
@@ -116,9 +115,9 @@ func TestSecretsNeverShown(t *testing.T) {
 			}
 			record("GET", "/", http.StatusOK)
 			body := record("GET", "/metrics", http.StatusOK)
-			if tc.up != "" {
-				if got := secValue(body, "campaign_up"); got != tc.up {
-					t.Errorf("/metrics: campaign_up %q, want %q", got, tc.up)
+			if tc.up != noDB {
+				if got, ok := exportertest.ParseText(t, body).Value("campaign_up", nil); !ok || got != tc.up {
+					t.Errorf("/metrics: campaign_up %v (present: %v), want %v", got, ok, tc.up)
 				}
 			}
 			record("GET", "/metrics", http.StatusOK) // a repeated failure logs at debug
@@ -128,8 +127,8 @@ func TestSecretsNeverShown(t *testing.T) {
 			}
 			for i, name := range tc.targets {
 				body := record("GET", "/probe?target="+name, http.StatusOK)
-				if got := secValue(body, "campaign_up"); got != tc.ups[i] {
-					t.Errorf("/probe?target=%s: campaign_up %q, want %q", name, got, tc.ups[i])
+				if got, ok := exportertest.ParseText(t, body).Value("campaign_up", nil); !ok || got != tc.ups[i] {
+					t.Errorf("/probe?target=%s: campaign_up %v (present: %v), want %v", name, got, ok, tc.ups[i])
 				}
 			}
 			if tc.targets != nil {
@@ -142,21 +141,19 @@ func TestSecretsNeverShown(t *testing.T) {
 				for i, bad := range badConfigs {
 					secWrite(t, filepath.Dir(cfg), filepath.Base(cfg), bad)
 					record("POST", "/-/reload", http.StatusInternalServerError)
-					if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
-						t.Fatal(err)
-					}
+					p.Signal(t, syscall.SIGHUP)
 					// Each reload, by POST and by SIGHUP, is logged before
 					// the next file is written.
-					secWait(t, func() bool { return strings.Count(p.Output(), "reload failed") >= 2*(i+1) }, p.Output)
+					secWait(t, func() bool { return strings.Count(p.Log(), "reload failed") >= 2*(i+1) }, p.Log)
 				}
 				body := record("GET", "/metrics", http.StatusOK)
-				if got := secValue(body, "campaign_exporter_config_last_reload_successful"); got != "0" {
-					t.Errorf("after bad reloads: last_reload_successful %q, want 0", got)
+				if got, ok := exportertest.ParseText(t, body).Value("campaign_exporter_config_last_reload_successful", nil); !ok || got != 0 {
+					t.Errorf("after bad reloads: last_reload_successful %v (present: %v), want 0", got, ok)
 				}
 				record("GET", "/probe?target=right", http.StatusOK) // the old targets still serve
 			}
 			p.Stop()
-			out := p.Output()
+			out := p.Log()
 			if strings.Contains(out, password) {
 				t.Errorf("the password is in the exporter's output:\n%s", out)
 			}
@@ -182,8 +179,9 @@ func TestSecretsNeverShown(t *testing.T) {
 		{"config yaml error", []string{"DATA_SOURCE_NAME="}, []string{"--config.file=" + file("bad3.yml", badConfigs[3])}, "line 3"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			out, err := secRun(t, tc.env, append([]string{"--log.level=debug"}, tc.args...)...)
-			if err == nil {
+			r := runExporter(t, tc.env, append([]string{"--log.level=debug"}, tc.args...)...)
+			out := r.Stdout + r.Stderr
+			if r.Code == 0 {
 				t.Fatalf("started; want an error naming %q", tc.want)
 			}
 			if !strings.Contains(out, tc.want) {
@@ -261,14 +259,15 @@ func TestLeastPrivilege(t *testing.T) {
 	db.ApplyFile(t, "schema/exporter-role.sql")
 	dsn := db.DSNAs("campaign_exporter")
 
-	p := startLogged(t, []string{"DATA_SOURCE_NAME=" + dsn})
-	code, _, body := secDo(t, http.DefaultClient, "GET", p.URL+"/metrics", nil)
-	if code != http.StatusOK || secValue(body, "campaign_up") != "1" {
-		t.Fatalf("/metrics as campaign_exporter: %d, campaign_up %q\n%s", code, secValue(body, "campaign_up"), p.Output())
+	p := exportertest.Start(t, []string{"DATA_SOURCE_NAME=" + dsn})
+	m := p.Scrape(t, "/metrics", nil)
+	if up, ok := m.Value("campaign_up", nil); !ok || up != 1 {
+		t.Fatalf("/metrics as campaign_exporter: campaign_up %v (present: %v)\n%s", up, ok, p.Log())
 	}
+	success := m.ByLabel("campaign_collector_success", "collector")
 	for _, name := range collector.Names() {
-		if got := secValue(body, `campaign_collector_success{collector="`+name+`"}`); got != "1" {
-			t.Errorf("collector %s as campaign_exporter: success %q", name, got)
+		if got, ok := success[name]; !ok || got != 1 {
+			t.Errorf("collector %s as campaign_exporter: success %v (present: %v)", name, got, ok)
 		}
 	}
 	var holidays int
@@ -338,7 +337,7 @@ func TestProbeTargetIsNotInput(t *testing.T) {
 	db := pgtest.New(t)
 	db.ApplyFile(t, "testdata/scenario.sql")
 	cfg := secWrite(t, t.TempDir(), "targets.yml", "targets:\n  - name: scenario\n    dsn: "+db.DSN+"\n")
-	p := startLogged(t, []string{"DATA_SOURCE_NAME="}, "--config.file="+cfg)
+	p := exportertest.Start(t, []string{"DATA_SOURCE_NAME="}, "--config.file="+cfg)
 
 	for _, target := range []string{
 		"x';DROP TABLE holidays;--",
@@ -354,7 +353,7 @@ func TestProbeTargetIsNotInput(t *testing.T) {
 		"%27%3BDROP",
 		strings.Repeat("A", 8000),
 	} {
-		code, hdr, body := secDo(t, http.DefaultClient, "GET", p.URL+"/probe?target="+url.QueryEscape(target), nil)
+		code, hdr, body := exportertest.Do(t, nil, "GET", p.URL+"/probe?target="+url.QueryEscape(target), nil)
 		if code != http.StatusBadRequest {
 			t.Errorf("target %.40q: %d, want 400", target, code)
 		}
@@ -363,7 +362,7 @@ func TestProbeTargetIsNotInput(t *testing.T) {
 		}
 	}
 	// A repeated parameter: the first value counts, and is not echoed.
-	code, _, body := secDo(t, http.DefaultClient, "GET", p.URL+"/probe?target="+url.QueryEscape("x';DROP TABLE holidays;--")+"&target=scenario", nil)
+	code, _, body := exportertest.Do(t, nil, "GET", p.URL+"/probe?target="+url.QueryEscape("x';DROP TABLE holidays;--")+"&target=scenario", nil)
 	if code != http.StatusBadRequest || strings.Contains(body, "DROP") {
 		t.Errorf("repeated target: %d %s", code, body)
 	}
@@ -371,15 +370,15 @@ func TestProbeTargetIsNotInput(t *testing.T) {
 	if n := secSessions(t, db); n != 0 {
 		t.Errorf("%d exporter sessions opened by unknown targets, want 0", n)
 	}
-	code, _, body = secDo(t, http.DefaultClient, "GET", p.URL+"/probe?target=scenario", nil)
-	if code != http.StatusOK || secValue(body, `campaign_collector_success{collector="holiday_integrity"}`) != "1" {
-		t.Errorf("/probe?target=scenario after the hostile ones: %d\n%s", code, body)
+	m := p.Scrape(t, "/probe?target=scenario", nil)
+	if got, ok := m.Value("campaign_collector_success", map[string]string{"collector": "holiday_integrity"}); !ok || got != 1 {
+		t.Errorf("/probe?target=scenario after the hostile ones: holiday_integrity success %v (present: %v)", got, ok)
 	}
 	if n := secSessions(t, db); n == 0 {
 		t.Error("no exporter session after a real probe: the session count above proves nothing")
 	}
-	if strings.Contains(p.Output(), "DROP") {
-		t.Errorf("the hostile input reached the log:\n%s", p.Output())
+	if strings.Contains(p.Log(), "DROP") {
+		t.Errorf("the hostile input reached the log:\n%s", p.Log())
 	}
 }
 
@@ -406,7 +405,7 @@ func TestTLSAndBasicAuth(t *testing.T) {
 		"tls_server_config:\n  cert_file: %s\n  key_file: %s\nbasic_auth_users:\n  %s: %s\n",
 		certFile, keyFile, secBasicAuthUser, secBasicAuthHash))
 	cfg := secWrite(t, dir, "targets.yml", "targets:\n  - name: db\n    dsn: "+db.DSN+"\n")
-	p := startLogged(t, []string{"DATA_SOURCE_NAME=" + db.DSN}, "--web.config.file="+webConfig, "--config.file="+cfg)
+	p := exportertest.Start(t, []string{"DATA_SOURCE_NAME=" + db.DSN}, "--web.config.file="+webConfig, "--config.file="+cfg)
 	base := "https://" + strings.TrimPrefix(p.URL, "http://")
 
 	roots := x509.NewCertPool()
@@ -436,12 +435,14 @@ func TestTLSAndBasicAuth(t *testing.T) {
 		{"no credentials, landing page", "/", nil, http.StatusUnauthorized},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			code, _, body := secDo(t, trusting, "GET", base+tc.path, tc.header)
+			code, _, body := exportertest.Do(t, trusting, "GET", base+tc.path, tc.header)
 			if code != tc.want {
 				t.Fatalf("%d, want %d\n%s", code, tc.want, body)
 			}
-			if code == http.StatusOK && secValue(body, "campaign_up") != "1" {
-				t.Errorf("no campaign_up 1 in\n%s", body)
+			if code == http.StatusOK {
+				if up, ok := exportertest.ParseText(t, body).Value("campaign_up", nil); !ok || up != 1 {
+					t.Errorf("no campaign_up 1 in\n%s", body)
+				}
 			}
 			if code != http.StatusOK && strings.Contains(body, "campaign_") {
 				t.Errorf("refused, yet shows metrics:\n%s", body)
@@ -450,7 +451,7 @@ func TestTLSAndBasicAuth(t *testing.T) {
 	}
 
 	t.Run("plain HTTP on the TLS port", func(t *testing.T) {
-		code, _, body := secDo(t, http.DefaultClient, "GET", p.URL+"/metrics", auth(secBasicAuthUser, secBasicAuthPassword))
+		code, _, body := exportertest.Do(t, nil, "GET", p.URL+"/metrics", auth(secBasicAuthUser, secBasicAuthPassword))
 		if code != http.StatusBadRequest || strings.Contains(body, "campaign_") {
 			t.Errorf("%d, want 400\n%s", code, body)
 		}
@@ -475,123 +476,12 @@ func TestTLSAndBasicAuth(t *testing.T) {
 			t.Fatal("TLS 1.1 handshake succeeded")
 		}
 	})
-	if strings.Contains(p.Output(), secBasicAuthPassword) {
-		t.Errorf("the basic-auth password is in the output:\n%s", p.Output())
+	if strings.Contains(p.Log(), secBasicAuthPassword) {
+		t.Errorf("the basic-auth password is in the output:\n%s", p.Log())
 	}
 }
 
-// --- helpers, shared with multitarget_test.go ---
-
-// loggedProc is a running exporter whose stdout and stderr are both kept.
-type loggedProc struct {
-	URL  string
-	cmd  *exec.Cmd
-	out  *secBuffer
-	once sync.Once
-}
-
-// Output is everything the process wrote to stdout and stderr so far.
-func (p *loggedProc) Output() string { return p.out.String() }
-
-// Stop interrupts the process and waits for it to end (and its output).
-func (p *loggedProc) Stop() {
-	p.once.Do(func() {
-		_ = p.cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { _ = p.cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			_ = p.cmd.Process.Kill()
-			<-done
-		}
-	})
-}
-
-type secBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *secBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-func (b *secBuffer) String() string { b.mu.Lock(); defer b.mu.Unlock(); return b.b.String() }
-
-// startLogged is startExporter keeping stdout too, stoppable early.
-func startLogged(t *testing.T, env []string, args ...string) *loggedProc {
-	t.Helper()
-	addr := freeAddr(t)
-	cmd := exec.Command(exporterBinary(t), append([]string{"--web.listen-address=" + addr}, args...)...)
-	cmd.Env = append(os.Environ(), env...)
-	p := &loggedProc{URL: "http://" + addr, cmd: cmd, out: &secBuffer{}}
-	cmd.Stdout, cmd.Stderr = p.out, p.out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(p.Stop)
-	for i := 0; ; i++ {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			return p
-		}
-		if i == 500 {
-			p.Stop()
-			t.Fatalf("exporter did not start listening on %s:\n%s", addr, p.Output())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// secRun runs the exporter expecting it to stop by itself, and returns
-// its stdout and stderr.
-func secRun(t *testing.T, env []string, args ...string) (string, error) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, exporterBinary(t), append([]string{"--web.listen-address=" + freeAddr(t)}, args...)...)
-	cmd.Env = append(os.Environ(), env...)
-	out, err := cmd.CombinedOutput()
-	if ctx.Err() != nil {
-		t.Fatalf("still running after 30s:\n%s", out)
-	}
-	return string(out), err
-}
-
-// secDo sends one request and returns the status, headers and body.
-func secDo(t *testing.T, c *http.Client, method, url string, header http.Header) (int, http.Header, string) {
-	t.Helper()
-	req, err := http.NewRequestWithContext(context.Background(), method, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range header {
-		req.Header[k] = v
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, resp.Header, string(b)
-}
-
-// secValue is the value of the series (name with labels, as exposed) in
-// a text exposition, or "" when it is absent.
-func secValue(exposition, series string) string {
-	for _, line := range strings.Split(exposition, "\n") {
-		if v, ok := strings.CutPrefix(line, series+" "); ok {
-			return v
-		}
-	}
-	return ""
-}
+// --- helpers, shared with multitarget_test.go and hardening_test.go ---
 
 // secWait polls cond for up to 10s.
 func secWait(t *testing.T, cond func() bool, show func() string) {

@@ -11,9 +11,6 @@ import (
 	"time"
 
 	"github.com/campaign-exporter/campaign_exporter/collector"
-	"github.com/campaign-exporter/campaign_exporter/internal/pgtest"
-	"github.com/go-kit/log"
-	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
@@ -28,25 +25,11 @@ func (f *failingWriter) Write([]byte) (int, error) { return 0, errors.New("conne
 // one after anything changed (a collector's new run, the exporter's own
 // counters) gets the change at once.
 func TestCachedResponseFollowsChanges(t *testing.T) {
-	db := pgtest.New(t)
-	db.ApplyFile(t, "testdata/scenario.sql")
-	pool, err := collector.NewPool(db.DSN, collector.DefaultPoolOptions)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	exp, err := collector.New(pool, collector.Config{
+	wired := newWiring(t, time.Hour, collectors.NewGoCollector())
+	cachedOnly := wired.handler(t, collector.Config{
 		Collectors: map[string]collector.Settings{"health": {MinInterval: time.Hour}, "holiday_integrity": {MinInterval: 0}},
 		Options:    collector.DefaultOptions(),
-	}, log.NewNopLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	base, runtimeReg := prometheus.NewRegistry(), prometheus.NewRegistry()
-	runtimeReg.MustRegister(collectors.NewGoCollector())
-	own := prometheus.Gatherers{NewSampledGatherer(base, time.Hour), NewSampledGatherer(runtimeReg, time.Hour)}
-	m := NewMetrics(base, log.NewNopLogger())
-	cachedOnly := ScrapeHandler(exp, own, Timeouts{Max: 10 * time.Second}, m)
+	}, 10*time.Second)
 
 	get := func(h http.Handler) string {
 		t.Helper()
@@ -69,14 +52,10 @@ func TestCachedResponseFollowsChanges(t *testing.T) {
 	}
 
 	// Only cached collectors: the same bytes, the same backing array.
-	exp2, err := collector.New(pool, collector.Config{
+	h := wired.handler(t, collector.Config{
 		Collectors: map[string]collector.Settings{"health": {MinInterval: time.Hour}},
 		Options:    collector.DefaultOptions(),
-	}, log.NewNopLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := ScrapeHandler(exp2, own, Timeouts{Max: 10 * time.Second}, m)
+	}, 10*time.Second)
 	first, second := get(h), get(h)
 	if first != second {
 		t.Errorf("fully cached scrapes differ:\n%s\n---\n%s", first, second)
