@@ -118,11 +118,11 @@ CREATE INDEX IF NOT EXISTS idx_holidays_date ON holidays (date, created_at, id);
 -- One day's orders (calculate_campaign_attributions, period comparisons).
 CREATE INDEX IF NOT EXISTS idx_orders_order_date ON orders (order_date);
 -- The revenue orders (the statuses every revenue check counts, with an
--- amount) and their amounts, by day: check_attribution_quality() reads
--- both its totals from it by index-only scans, the original one directly
--- and the attributed one through revenue_attribution_analysis's per-day
--- aggregate, instead of reading the whole of orders twice. Its predicate
--- must stay the one the view and the check write.
+-- amount) and their amounts, by day: check_attribution_quality() reads its
+-- original total from it by an index-only scan, and
+-- revenue_attribution_analysis each day's (so the check's attributed total
+-- too), instead of reading the whole of orders. Its predicate must stay
+-- the one the view and the check write.
 CREATE INDEX IF NOT EXISTS idx_orders_revenue_by_date ON orders (order_date) INCLUDE (total_amount)
     WHERE status IN ('paid', 'processing', 'shipped', 'delivered', 'completed') AND total_amount IS NOT NULL;
 -- Backup expiry and the exporter's expired-rows metric.

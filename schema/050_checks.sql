@@ -65,11 +65,12 @@ $$;
 CREATE OR REPLACE FUNCTION check_attribution_quality()
 RETURNS TABLE(check_name text, status text, value numeric, description text)
 LANGUAGE plpgsql STABLE
--- Both totals read the revenue orders, about three quarters of orders: the
--- planner then prefers a (parallel) sequential scan of orders, twice, to
--- the narrower covering index idx_orders_revenue_by_date (010_tables.sql),
--- which index-only scans read in about half the time. Without the index,
--- the sequential scans still run.
+-- The original total reads the revenue orders, about three quarters of
+-- orders: the planner then prefers a (parallel) sequential scan of orders
+-- to the narrower covering index idx_orders_revenue_by_date
+-- (010_tables.sql), which an index-only scan reads in about half the time
+-- (the view reads the same index a day at a time). Without the index, the
+-- sequential scan still runs.
 SET enable_seqscan = off
 AS $$
 #variable_conflict use_column
