@@ -21,6 +21,8 @@ import (
 	"github.com/campaign-exporter/campaign_exporter/collector"
 	"github.com/campaign-exporter/campaign_exporter/internal/pgtest"
 	"github.com/campaign-exporter/campaign_exporter/queries"
+
+	"github.com/campaign-exporter/campaign_exporter/internal/exportertest"
 )
 
 var (
@@ -53,7 +55,7 @@ func TestMain(m *testing.M) {
 	if !set {
 		_ = flag.Set("test.benchtime", "1x")
 	}
-	os.Exit(m.Run())
+	os.Exit(exportertest.Main(m))
 }
 
 // demoDB is a database with the schema and demo data at -scale, vacuumed.
@@ -73,24 +75,11 @@ func demoDB(b *testing.B) (*pgtest.DB, int64) {
 }
 
 // exporterBin is EXPORTER_BIN, or the exporter built for this run.
-func exporterBin(b *testing.B) string {
-	if bin := os.Getenv("EXPORTER_BIN"); bin != "" {
-		return bin
-	}
-	bin := filepath.Join(b.TempDir(), "campaign_exporter")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	cmd.Dir = pgtest.RepoRoot()
-	if out, err := cmd.CombinedOutput(); err != nil {
-		b.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
+func exporterBin(b *testing.B) string { return exportertest.Build(b) }
 
-func startExporter(b *testing.B, bin, dsn string, args ...string) *proc {
-	addr := freeAddr(b)
-	cmd := exec.Command(bin, append([]string{"--web.listen-address=" + addr, "--log.level=warn"}, args...)...)
-	cmd.Env = append(os.Environ(), "DATA_SOURCE_NAME="+dsn)
-	return start(b, addr, cmd)
+func startExporter(b *testing.B, bin, dsn string, args ...string) proc {
+	addr := exportertest.FreeAddr(b)
+	return start(b, addr, exportertest.Command(bin, addr, []string{"DATA_SOURCE_NAME=" + dsn}, append([]string{"--log.level=warn"}, args...)...))
 }
 
 // collectorArgs sets every collector's min interval to d, or with d < 0
@@ -142,7 +131,7 @@ func BenchmarkExporter(b *testing.B) {
 // side is one server of the cached comparison.
 type side struct {
 	name string
-	p    *proc
+	p    proc
 	s    *scraper
 	lat  []time.Duration
 	n    map[int]int           // scrapes of the closed loops, by clients
@@ -167,9 +156,9 @@ func benchCached(b *testing.B, bin, dsn string) {
 	}
 	b.Logf("the floor serves the cached exporter's response: %d bytes, Content-Encoding %q", len(body), header.Get("Content-Encoding"))
 	for _, s := range sides {
-		s.s, s.n, s.took = &scraper{addr: s.p.addr}, map[int]int{}, map[int]time.Duration{}
+		s.s, s.n, s.took = &scraper{addr: s.p.Addr}, map[int]int{}, map[int]time.Duration{}
 		defer s.s.close()
-		loop(b, s.p.addr, 1, 200, 0) // warm-up
+		loop(b, s.p.Addr, 1, 200, 0) // warm-up
 	}
 	for i := range *rounds {
 		for k := range sides {
@@ -186,7 +175,7 @@ func benchCached(b *testing.B, bin, dsn string) {
 			s := sides[(rep+k)%len(sides)]
 			for _, c := range []int{1, 8} {
 				cpu := s.p.cpu()
-				r := loop(b, s.p.addr, c, 0, *throughput)
+				r := loop(b, s.p.Addr, c, 0, *throughput)
 				s.n[c] += len(r.lat)
 				s.took[c] += r.took
 				if c == 8 {
@@ -218,8 +207,8 @@ func benchCached(b *testing.B, bin, dsn string) {
 
 // capture GETs the exporter's response as a scraper gets it, still
 // compressed, with its headers.
-func capture(b *testing.B, p *proc) ([]byte, http.Header) {
-	req, _ := http.NewRequest(http.MethodGet, "http://"+p.addr+"/metrics", nil)
+func capture(b *testing.B, p proc) ([]byte, http.Header) {
+	req, _ := http.NewRequest(http.MethodGet, p.URL+"/metrics", nil)
 	req.Header.Set("Accept-Encoding", "gzip") // set by hand: the transport leaves the body compressed
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -235,7 +224,7 @@ func capture(b *testing.B, p *proc) ([]byte, http.Header) {
 
 // startFloor runs this test binary again as the floor, serving body with
 // header.
-func startFloor(b *testing.B, body []byte, header http.Header) *proc {
+func startFloor(b *testing.B, body []byte, header http.Header) proc {
 	dir := b.TempDir()
 	var h bytes.Buffer
 	_ = header.WriteSubset(&h, map[string]bool{"Date": true, "Content-Length": true})
@@ -249,7 +238,7 @@ func startFloor(b *testing.B, body []byte, header http.Header) *proc {
 	if err != nil {
 		b.Fatal(err)
 	}
-	addr := freeAddr(b)
+	addr := exportertest.FreeAddr(b)
 	cmd := exec.Command(self)
 	cmd.Env = append(os.Environ(), floorEnv+"="+dir, floorEnv+"_ADDR="+addr)
 	return start(b, addr, cmd)
@@ -287,18 +276,18 @@ func benchMemory(b *testing.B, bin, dsn string) {
 	p := startExporter(b, bin, dsn, collectorArgs(time.Hour)...)
 	checked(b, p)
 	tenth := *rssScrapes / 10
-	loop(b, p.addr, 8, tenth, 0)
+	loop(b, p.Addr, 8, tenth, 0)
 	rssTenth := p.rss()
-	loop(b, p.addr, 8, *rssScrapes-tenth, 0)
+	loop(b, p.Addr, 8, *rssScrapes-tenth, 0)
 	rssAll := p.rss()
-	p.stop()
+	p.Stop()
 	// Above --web.max-connections (64 by default) a keep-alive client
 	// would wait for another to hang up.
 	wide := startExporter(b, bin, dsn, append(collectorArgs(time.Hour), "--web.max-connections=256")...)
 	checked(b, wide)
 	levels, rss, worst := []int{1, 50, 100, 200}, map[int]int64{}, 0.0
 	for _, c := range levels {
-		loop(b, wide.addr, c, max(2000, 20*c), 0)
+		loop(b, wide.Addr, c, max(2000, 20*c), 0)
 		rss[c] = wide.rss()
 		if c > 1 {
 			worst = max(worst, float64(rss[c]-rss[1])/float64(c-1)/(1<<20))
@@ -507,7 +496,7 @@ func BenchmarkLoad(b *testing.B) {
 			}
 		}
 	})
-	r := loop(b, p.addr, *loadScrapers, 0, *loadDuration)
+	r := loop(b, p.Addr, *loadScrapers, 0, *loadDuration)
 	close(done)
 	wg.Wait()
 	rssEnd, cpu := p.rss(), p.cpu()-cpu0

@@ -18,60 +18,27 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/campaign-exporter/campaign_exporter/collector"
+
+	"github.com/campaign-exporter/campaign_exporter/internal/exportertest"
 )
 
-// proc is a server process under test: the exporter or the floor.
-type proc struct {
-	addr string
-	pid  int
-	stop func()
-	logs *bytes.Buffer // stderr; read only after stop
-}
+// proc is a server process under test (the exporter or the floor), with
+// what the bench reads of it from /proc.
+type proc struct{ *exportertest.Process }
 
 // start runs cmd, which serves HTTP on addr, and waits until it accepts
 // connections. It is stopped when the benchmark ends, if not before.
-func start(tb testing.TB, addr string, cmd *exec.Cmd) *proc {
+func start(tb testing.TB, addr string, cmd *exec.Cmd) proc {
 	tb.Helper()
-	p := &proc{addr: addr, logs: &bytes.Buffer{}}
-	cmd.Stderr = p.logs
-	if err := cmd.Start(); err != nil {
-		tb.Fatal(err)
-	}
-	p.pid = cmd.Process.Pid
-	p.stop = sync.OnceFunc(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		t := time.AfterFunc(10*time.Second, func() { _ = cmd.Process.Kill() })
-		_ = cmd.Wait()
-		t.Stop()
-	})
-	tb.Cleanup(p.stop)
-	for i := 0; ; i++ {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			return p
-		}
-		if i == 500 {
-			p.stop()
-			tb.Fatalf("%s did not listen on %s:\n%s", cmd.Path, addr, p.logs)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// freeAddr is a loopback address nothing listens on right now.
-func freeAddr(tb testing.TB) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
+	return proc{exportertest.StartCmd(tb, cmd, addr)}
 }
 
 // procStat reads /proc/PID/status's VmRSS (bytes) and /proc/PID/stat's
 // CPU time (user + system).
-func (p *proc) rss() int64 {
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.pid))
+func (p proc) rss() int64 {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.Pid()))
 	for line := range strings.Lines(string(b)) {
 		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
 			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
@@ -81,8 +48,8 @@ func (p *proc) rss() int64 {
 	return 0
 }
 
-func (p *proc) cpu() time.Duration {
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.pid))
+func (p proc) cpu() time.Duration {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.Pid()))
 	s := string(b)
 	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
 	if len(f) < 13 {
@@ -228,7 +195,7 @@ var checkClient = &http.Client{Timeout: 2 * time.Minute}
 // checked scrapes the exporter once and fails the benchmark unless it
 // answers 200 with campaign_up 1 and no collector failing. It returns the
 // decoded body and how long the scrape took.
-func checked(tb testing.TB, p *proc) (string, time.Duration) {
+func checked(tb testing.TB, p proc) (string, time.Duration) {
 	tb.Helper()
 	body, took, err := scrapeChecked(p)
 	if err != nil {
@@ -237,9 +204,9 @@ func checked(tb testing.TB, p *proc) (string, time.Duration) {
 	return body, took
 }
 
-func scrapeChecked(p *proc) (string, time.Duration, error) {
+func scrapeChecked(p proc) (string, time.Duration, error) {
 	t := time.Now()
-	resp, err := checkClient.Get("http://" + p.addr + "/metrics")
+	resp, err := checkClient.Get(p.URL + "/metrics")
 	if err != nil {
 		return "", 0, err
 	}
@@ -247,13 +214,18 @@ func scrapeChecked(p *proc) (string, time.Duration, error) {
 	resp.Body.Close()
 	took := time.Since(t)
 	body := string(b)
-	if err != nil || resp.StatusCode != http.StatusOK || !strings.Contains(body, "\ncampaign_up 1\n") {
-		return "", 0, fmt.Errorf("scrape: status %d, %v, campaign_up not 1", resp.StatusCode, err)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return "", 0, fmt.Errorf("scrape: status %d, %v", resp.StatusCode, err)
 	}
-	for line := range strings.Lines(body) {
-		if strings.HasPrefix(line, "campaign_collector_success{") && strings.HasSuffix(line, " 0\n") {
-			return "", 0, fmt.Errorf("scrape: a collector failed: %s", line)
-		}
+	m, err := exportertest.Parse(strings.NewReader(body))
+	if err != nil {
+		return "", 0, fmt.Errorf("scrape: %w", err)
+	}
+	if up, ok := m.Value("campaign_up", nil); !ok || up != 1 {
+		return "", 0, fmt.Errorf("scrape: campaign_up not 1")
+	}
+	if failing := exportertest.Failing(m.Series(), collector.Names()); len(failing) > 0 {
+		return "", 0, fmt.Errorf("scrape: collectors failing: %v", failing)
 	}
 	return body, took, nil
 }
