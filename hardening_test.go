@@ -363,6 +363,7 @@ func TestBadFlagsStopStartUp(t *testing.T) {
 	}{
 		{"--db.statement-timeout=-1s", "--db.statement-timeout must not be negative"},
 		{"--db.lock-timeout=-5s", "--db.lock-timeout must not be negative"},
+		{"--db.parallel-workers=-1", "--db.parallel-workers must be between 0 and 1024"},
 		{"--db.statement-timeout=500us", "--db.statement-timeout must be 0 (no timeout) or at least 1ms"},
 		{"--scrape.timeout-offset=-10s", "--scrape.timeout-offset must not be negative"},
 		{"--web.telemetry-path=/probe", "--web.telemetry-path /probe is taken"},

@@ -73,6 +73,7 @@ func run(args []string) (int, error) {
 		idleTimeout    = collector.DurationFlag(app, "db.idle-timeout", "Close a database connection unused this long.", "30s")
 		stmtTimeout    = collector.DurationFlag(app, "db.statement-timeout", "statement_timeout of the exporter's sessions (0: none).", "30s")
 		lockTimeout    = collector.DurationFlag(app, "db.lock-timeout", "lock_timeout of the exporter's sessions (0: none).", "2s")
+		parallel       = app.Flag("db.parallel-workers", "max_parallel_workers_per_gather of the exporter's sessions: server processes a query may add beyond the connection bounds (0: none).").Default("0").Int()
 		simple         = app.Flag("db.simple-protocol", "Use the simple query protocol (no prepared statements), for pgbouncer in transaction mode.").Bool()
 		scrapeMax      = collector.DurationFlag(app, "scrape.timeout", "Longest a scrape may take, even if Prometheus allows more.", "30s")
 		scrapeOffset   = collector.DurationFlag(app, "scrape.timeout-offset", "Kept back from Prometheus's scrape timeout header.", "500ms")
@@ -94,6 +95,9 @@ func run(args []string) (int, error) {
 	if err := validateFlags(*metricsPath, *scrapeMax, *scrapeOffset, *idleTimeout, *stmtTimeout, *lockTimeout, *maxConnsTotal, *maxConnsHost, *webMaxConns, *readHeader); err != nil {
 		return failCode, err
 	}
+	if err := collector.ValidateParallelWorkers(*parallel); err != nil {
+		return failCode, err
+	}
 	if command == checkCmd.FullCommand() && *checkTimeout <= 0 {
 		return failCode, fmt.Errorf("--check.timeout must be positive, got %s", *checkTimeout)
 	}
@@ -110,6 +114,7 @@ func run(args []string) (int, error) {
 	poolOpts := collector.PoolOptions{
 		MaxConns: *maxConns, StatementTimeout: *stmtTimeout, LockTimeout: *lockTimeout, IdleTimeout: *idleTimeout,
 		SimpleProtocol: *simple, Limiter: collector.NewConnLimiter(*maxConnsTotal, *maxConnsHost),
+		ParallelWorkers: *parallel,
 	}
 	switch command {
 	case configCmd.FullCommand():

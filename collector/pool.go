@@ -28,10 +28,26 @@ type PoolOptions struct {
 	SimpleProtocol bool
 	// Limiter, when set, bounds connections across every pool sharing it.
 	Limiter *ConnLimiter
+	// ParallelWorkers is max_parallel_workers_per_gather of the sessions.
+	// Parallel workers are server processes outside the connection bounds,
+	// taking cores from the database's own work: none by default.
+	ParallelWorkers int
 }
 
 // DefaultPoolOptions are the flags' defaults.
 var DefaultPoolOptions = PoolOptions{MaxConns: 3, StatementTimeout: 30 * time.Second, LockTimeout: 2 * time.Second, IdleTimeout: 30 * time.Second}
+
+// maxParallelWorkers is PostgreSQL's own upper bound of
+// max_parallel_workers_per_gather.
+const maxParallelWorkers = 1024
+
+// ValidateParallelWorkers rejects what PostgreSQL would refuse at connect.
+func ValidateParallelWorkers(n int) error {
+	if n < 0 || n > maxParallelWorkers {
+		return fmt.Errorf("--db.parallel-workers must be between 0 and %d, got %d", maxParallelWorkers, n)
+	}
+	return nil
+}
 
 // ErrBadDSN reports a data source name that cannot be parsed. Its message
 // never includes the DSN or any of its values, which may be secrets or
@@ -100,6 +116,9 @@ func NewPool(dsn string, o PoolOptions) (*Pool, error) {
 	if o.MaxConns < 1 {
 		return nil, fmt.Errorf("max connections must be at least 1, got %d", o.MaxConns)
 	}
+	if err := ValidateParallelWorkers(o.ParallelWorkers); err != nil {
+		return nil, err
+	}
 	for _, t := range []struct {
 		flag string
 		d    time.Duration
@@ -127,6 +146,7 @@ func NewPool(dsn string, o PoolOptions) (*Pool, error) {
 	rp["default_transaction_read_only"] = "on"
 	rp["statement_timeout"] = strconv.FormatInt(o.StatementTimeout.Milliseconds(), 10)
 	rp["lock_timeout"] = strconv.FormatInt(o.LockTimeout.Milliseconds(), 10)
+	rp["max_parallel_workers_per_gather"] = strconv.Itoa(o.ParallelWorkers)
 	if o.SimpleProtocol {
 		cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeSimpleProtocol
 	}
