@@ -113,6 +113,21 @@ LOAD_SCRAPERS ?= 200
 load:
 	$(GO) run ./internal/bench -load -duration=$(LOAD_DURATION) -scrapers=$(LOAD_SCRAPERS)
 
+# The scale run, in neither test nor e2e: one exporter over SCALE_TARGETS
+# databases on one server (copies of a template with the reference schema
+# and a little demo data), probed through /sd and /probe by Prometheus
+# every SCALE_INTERVAL for SCALE_DURATION; prints a markdown table and fails
+# if the exporter ever holds more connections than its bounds. The
+# databases are dropped at the end, also on failure or interrupt.
+SCALE_TARGETS  ?= 200
+SCALE_DURATION ?= 90s
+SCALE_INTERVAL ?= 15s
+.PHONY: scale
+scale: pgcheck build $(PROMETHEUS)
+	CAMPAIGN_SCALE_TARGETS=$(SCALE_TARGETS) CAMPAIGN_SCALE_DURATION=$(SCALE_DURATION) CAMPAIGN_SCALE_INTERVAL=$(SCALE_INTERVAL) \
+		PROMETHEUS_BIN=$(PROMETHEUS) EXPORTER_BIN=$(CURDIR)/$(BINARY) \
+		scripts/pg-throwaway.sh CAMPAIGN_TEST_DSN $(GO) test -tags e2e -count=1 -v -timeout 60m -run '^TestScale$$' ./e2e/
+
 clean:
 	rm -rf $(BINARY) .tools .demo .pg .release .build
 
