@@ -106,7 +106,7 @@ func TestScale(t *testing.T) {
 
 	// From here on every sample counts against the bounds.
 	sampler := startConnSampler(t, dbs.names, expAddr)
-	defer sampler.stop()
+	defer func() { _, _ = sampler.stop() }() // on an early failure; the samples are read below
 
 	prom := startScalePrometheus(t, promBin, expAddr, interval)
 	eventually(t, 3*interval+time.Minute, func() error {
