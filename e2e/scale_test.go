@@ -170,12 +170,15 @@ func TestScale(t *testing.T) {
 	}
 	peakAll := slices.MaxFunc(samples, func(a, b connSample) int { return a.total - b.total }).total
 	totals := make([]int, 0, len(inWindow))
+	unused := make([]int, 0, len(inWindow))
 	var peakRSS float64
 	for _, s := range inWindow {
 		totals = append(totals, s.total)
+		unused = append(unused, s.unused)
 		peakRSS = max(peakRSS, s.rss)
 	}
 	slices.Sort(totals)
+	slices.Sort(unused)
 	steady := totals[len(totals)/2]
 	peak := totals[len(totals)-1]
 	secs := end.Sub(start).Seconds()
@@ -195,6 +198,7 @@ func TestScale(t *testing.T) {
 		{"server connections, peak", fmt.Sprintf("%d, %.3f per target (%d over the whole run)", peak, float64(peak)/float64(n), peakAll)},
 		{"server connections, steady (median)", fmt.Sprintf("%d, %.3f per target", steady, float64(steady)/float64(n))},
 		{"new server sessions per scrape", sessPerScrape},
+		{"sessions opened but not used yet, median / peak", fmt.Sprintf("%d / %d", unused[len(unused)/2], unused[len(unused)-1])},
 		{"exporter bounds", fmt.Sprintf("%d per target, %d per host, %d total; idle timeout %s", b.perTarget, b.perHost, b.total, b.idleTimeout)},
 		{"server", fmt.Sprintf("PostgreSQL %s, max_connections %d", srv.version, srv.maxConnections)},
 		{"machine", fmt.Sprintf("%d CPUs; load average %s at the start, %s at the end", runtime.NumCPU(), load0, load1)},
@@ -625,6 +629,7 @@ type connSample struct {
 	at       time.Time
 	total    int     // the exporter's sessions on the test databases
 	maxPerDB int     // the most on one database
+	unused   int     // idle sessions that have run nothing but the session check
 	rss      float64 // the exporter's resident memory, bytes
 }
 
@@ -650,10 +655,15 @@ func startConnSampler(t *testing.T, names []string, exporterAddr string) *connSa
 		var rss float64
 		for i := 0; ; i++ {
 			var c connSample
-			err := conn.QueryRow(ctx, `SELECT coalesce(sum(n), 0)::int, coalesce(max(n), 0)::int FROM (
-				SELECT count(*) AS n FROM pg_stat_activity
+			// A session whose last query is the exporter's session check
+			// (sessionStateSQL in collector/pool.go), idle, was opened and
+			// has not served a scrape yet.
+			err := conn.QueryRow(ctx, `SELECT coalesce(sum(n), 0)::int, coalesce(max(n), 0)::int, coalesce(sum(unused), 0)::int FROM (
+				SELECT count(*) AS n, count(*) FILTER (WHERE state = 'idle'
+					AND query LIKE 'SELECT pg\_catalog.current\_setting(''default\_transaction\_read\_only'')%') AS unused
+				FROM pg_stat_activity
 				WHERE application_name = $1 AND datname = ANY($2) GROUP BY datname) per_db`,
-				exporterApp, names).Scan(&c.total, &c.maxPerDB)
+				exporterApp, names).Scan(&c.total, &c.maxPerDB, &c.unused)
 			if ctx.Err() != nil {
 				return
 			}
