@@ -117,8 +117,9 @@ load:
 # databases on one server (copies of a template with the reference schema
 # and a little demo data), probed through /sd and /probe by Prometheus
 # every SCALE_INTERVAL for SCALE_DURATION; prints a markdown table and fails
-# if the exporter ever holds more connections than its bounds. The
-# databases are dropped at the end, also on failure or interrupt. The
+# if the exporter ever holds more connections than its bounds or a scrape
+# fails. The databases are dropped at the end, also on failure or
+# interrupt. The
 # exporter's connection bounds are its defaults unless SCALE_MAX_CONNECTIONS
 # (per target), SCALE_MAX_PER_HOST or SCALE_MAX_TOTAL say otherwise.
 SCALE_TARGETS  ?= 200
