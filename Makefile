@@ -124,6 +124,29 @@ load:
 	scripts/pg-throwaway.sh CAMPAIGN_TEST_DSN $(GO) test -run '^$$' -bench '^BenchmarkLoad$$' -benchtime 1x -v -timeout 2h ./internal/bench \
 		-load.duration=$(LOAD_DURATION) -load.scrapers=$(LOAD_SCRAPERS) $(BENCH_FLAGS)
 
+# The scale run, in neither test nor e2e: one exporter over SCALE_TARGETS
+# databases on one server (copies of a template with the reference schema
+# and a little demo data), probed through /sd and /probe by Prometheus
+# every SCALE_INTERVAL for SCALE_DURATION; prints a markdown table and fails
+# if the exporter ever holds more connections than its bounds or a scrape
+# fails. The databases are dropped at the end, also on failure or
+# interrupt. The
+# exporter's connection bounds are its defaults unless SCALE_MAX_CONNECTIONS
+# (per target), SCALE_MAX_PER_HOST or SCALE_MAX_TOTAL say otherwise.
+SCALE_TARGETS  ?= 200
+SCALE_DURATION ?= 90s
+SCALE_INTERVAL ?= 15s
+SCALE_MAX_CONNECTIONS ?= 3
+SCALE_MAX_PER_HOST    ?= 10
+SCALE_MAX_TOTAL       ?= 20
+.PHONY: scale
+scale: pgcheck build $(PROMETHEUS)
+	CAMPAIGN_SCALE_TARGETS=$(SCALE_TARGETS) CAMPAIGN_SCALE_DURATION=$(SCALE_DURATION) CAMPAIGN_SCALE_INTERVAL=$(SCALE_INTERVAL) \
+		CAMPAIGN_SCALE_MAX_CONNECTIONS=$(SCALE_MAX_CONNECTIONS) CAMPAIGN_SCALE_MAX_CONNECTIONS_PER_HOST=$(SCALE_MAX_PER_HOST) \
+		CAMPAIGN_SCALE_MAX_CONNECTIONS_TOTAL=$(SCALE_MAX_TOTAL) \
+		PROMETHEUS_BIN=$(PROMETHEUS) EXPORTER_BIN=$(CURDIR)/$(BINARY) \
+		scripts/pg-throwaway.sh CAMPAIGN_TEST_DSN $(GO) test -tags e2e -count=1 -v -timeout 60m -run '^TestScale$$' ./e2e/
+
 clean:
 	rm -rf $(BINARY) .tools .demo .pg .release .build
 
