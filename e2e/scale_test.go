@@ -110,10 +110,8 @@ func TestScale(t *testing.T) {
 
 	prom := startScalePrometheus(t, promBin, expAddr, interval)
 	eventually(t, 3*interval+time.Minute, func() error {
-		select {
-		case <-exp.exited:
-			return fmt.Errorf("the exporter exited: %v", exp.err)
-		default:
+		if exited, err := exp.Exited(); exited {
+			return fmt.Errorf("the exporter exited: %v", err)
 		}
 		return allScraped(prom, n)
 	})

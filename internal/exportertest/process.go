@@ -146,6 +146,16 @@ func Start(tb testing.TB, env []string, args ...string) *Process {
 	return StartCmd(tb, Command(Build(tb), addr, env, args...), addr)
 }
 
+// Exited reports whether the process has ended, and then its Wait error.
+func (p *Process) Exited() (bool, error) {
+	select {
+	case <-p.exited:
+		return true, p.err
+	default:
+		return false, nil
+	}
+}
+
 // Log is everything the process wrote to stdout and stderr so far.
 func (p *Process) Log() string { return p.log.String() }
 
