@@ -286,7 +286,7 @@ func (p *Pool) conn(ctx context.Context) (*pgxpool.Conn, error) {
 		if err := p.acquire(ctx); err != nil {
 			return nil, err
 		}
-		c, err := p.pool.Acquire(ctx)
+		c, err := p.pool.Acquire(withCaller(ctx))
 		if err == nil {
 			return c, nil
 		}
@@ -473,6 +473,8 @@ func (l *ConnLimiter) take(ctx context.Context, sem chan struct{}) error {
 			return nil
 		case <-ctx.Done():
 			return fmt.Errorf("waiting for a free database connection slot (--db.max-connections-total / --db.max-connections-per-host): %w", ctx.Err())
+		case <-callerDone(ctx):
+			return fmt.Errorf("waiting for a free database connection slot: the query that asked for it has ended")
 		case <-tick.C:
 		}
 	}
@@ -494,6 +496,25 @@ func (l *ConnLimiter) sweep() {
 	for _, p := range pools {
 		p.closeIdle()
 	}
+}
+
+// callerKey carries the context of the query that asked for a connection.
+// pgxpool dials with a context that keeps the caller's values but not its
+// cancellation, so without it a dial waiting for a slot would outlive the
+// scrape that wanted it, then connect for nobody.
+type callerKey struct{}
+
+func withCaller(ctx context.Context) context.Context {
+	return context.WithValue(ctx, callerKey{}, ctx)
+}
+
+// callerDone is the Done channel of the query that asked for the dial in
+// ctx (nil, never ready, when there is none).
+func callerDone(ctx context.Context) <-chan struct{} {
+	if c, ok := ctx.Value(callerKey{}).(context.Context); ok {
+		return c.Done()
+	}
+	return nil
 }
 
 func (l *ConnLimiter) dialFunc(next pgconn.DialFunc) pgconn.DialFunc {

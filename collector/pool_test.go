@@ -44,3 +44,51 @@ func TestPoolSessionSettings(t *testing.T) {
 		t.Error("a negative number of parallel workers was accepted")
 	}
 }
+
+// TestAbandonedDialOpensNoConnection: a query waiting for a connection slot
+// that another pool holds gives up at its deadline, and its dial gives up
+// with it rather than connecting for nobody once the slot frees.
+func TestAbandonedDialOpensNoConnection(t *testing.T) {
+	t.Parallel()
+	db := pgtest.NewEmpty(t)
+	opts := DefaultPoolOptions
+	opts.Limiter = NewConnLimiter(1, 0)
+	busy, err := NewPool(db.DSN, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	waiting, err := NewPool(db.DSN, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer waiting.Close()
+
+	ctx := context.Background()
+	done := make(chan error, 1)
+	go func() {
+		var s string
+		done <- busy.QueryRow(ctx, `SELECT pg_sleep(1)::text`).Scan(&s)
+	}()
+	for deadline := time.Now().Add(10 * time.Second); busy.pool.Stat().TotalConns() == 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the busy pool never connected")
+		}
+	}
+	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	var n int
+	err = waiting.QueryRow(short, `SELECT 1`).Scan(&n)
+	cancel()
+	if err == nil {
+		t.Fatal("a query got a connection while the only slot was held")
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	// The slot is free (the waiting dial would even close busy's idle
+	// connection for it): give an abandoned dial time to take it.
+	time.Sleep(time.Second)
+	if n := waiting.pool.Stat().TotalConns(); n != 0 {
+		t.Errorf("the abandoned query's pool has %d connections, want 0", n)
+	}
+}
