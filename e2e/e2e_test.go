@@ -370,7 +370,6 @@ func startAlertmanager(t *testing.T, bin, amtool, webhookURL string) string {
 func startPrometheus(t *testing.T, bin, exporterAddr, amAddr string) promAPI {
 	t.Helper()
 	dir := t.TempDir()
-	addr := freeAddr(t)
 	rules, err := alerts.ShortenForExcept(alerts.Rules, alertFor, keepFor...)
 	if err != nil {
 		t.Fatal(err)
@@ -391,29 +390,11 @@ alerting:
         - targets: [%[4]q]
 scrape_configs:
   - job_name: %[5]q
-    metrics_path: /probe
-    http_sd_configs:
-      - url: http://%[6]s/sd
-        refresh_interval: 1s
-    relabel_configs:
-      - source_labels: [__address__]
-        target_label: __param_target
-      - source_labels: [__param_target]
-        target_label: instance
-      - target_label: __address__
-        replacement: %[6]q
-  - job_name: %[7]q
+%[6]s  - job_name: %[7]q
     static_configs:
-      - targets: [%[6]q]
-`, scrapeInterval, evalInterval, rulesFile, amAddr, jobName, exporterAddr, exporterJob)
-	writeFile(t, filepath.Join(dir, "prometheus.yml"), cfg)
-	p := start(t, "prometheus", bin, nil,
-		"--config.file="+filepath.Join(dir, "prometheus.yml"),
-		"--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+addr,
-	)
-	p.waitReady(t, "http://"+addr+"/-/ready")
-	return promAPI{base: "http://" + addr}
+      - targets: [%[8]q]
+`, scrapeInterval, evalInterval, rulesFile, amAddr, jobName, probeScrape(exporterAddr, time.Second), exporterJob, exporterAddr)
+	return startPrometheusWith(t, bin, cfg)
 }
 
 func writeFile(t *testing.T, path, content string) {

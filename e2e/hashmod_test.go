@@ -214,21 +214,6 @@ func (p *probeTap) counts() map[string]int {
 	return maps.Clone(p.probes)
 }
 
-// startPrometheusWith runs Prometheus with the configuration cfg.
-func startPrometheusWith(t *testing.T, bin, cfg string) promAPI {
-	t.Helper()
-	dir := t.TempDir()
-	addr := freeAddr(t)
-	writeFile(t, filepath.Join(dir, "prometheus.yml"), cfg)
-	p := start(t, "prometheus", bin, nil,
-		"--config.file="+filepath.Join(dir, "prometheus.yml"),
-		"--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+addr,
-	)
-	p.waitReady(t, "http://"+addr+"/-/ready")
-	return promAPI{base: "http://" + addr}
-}
-
 // readmeYAML is the first ```yaml block of README.md containing marker.
 func readmeYAML(t *testing.T, marker string) string {
 	t.Helper()

@@ -9,6 +9,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"path/filepath"
+	"testing"
 	"time"
 )
 
@@ -117,4 +119,36 @@ func (p promAPI) targets() ([]target, error) {
 	}
 	err := p.get("/api/v1/targets", url.Values{"state": {"active"}}, &data)
 	return data.ActiveTargets, err
+}
+
+// startPrometheusWith runs Prometheus with the configuration cfg.
+func startPrometheusWith(t *testing.T, bin, cfg string) promAPI {
+	t.Helper()
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	writeFile(t, filepath.Join(dir, "prometheus.yml"), cfg)
+	p := start(t, "prometheus", bin, nil,
+		"--config.file="+filepath.Join(dir, "prometheus.yml"),
+		"--storage.tsdb.path="+filepath.Join(dir, "data"),
+		"--web.listen-address="+addr,
+	)
+	p.waitReady(t, "http://"+addr+"/-/ready")
+	return promAPI{base: "http://" + addr}
+}
+
+// probeScrape is the rest of a scrape job that probes every target of the
+// exporter's /sd through /probe, as the README's configuration does.
+func probeScrape(exporterAddr string, refresh time.Duration) string {
+	return fmt.Sprintf(`    metrics_path: /probe
+    http_sd_configs:
+      - url: http://%[1]s/sd
+        refresh_interval: %[2]s
+    relabel_configs:
+      - source_labels: [__address__]
+        target_label: __param_target
+      - source_labels: [__param_target]
+        target_label: instance
+      - target_label: __address__
+        replacement: %[1]q
+`, exporterAddr, refresh)
 }

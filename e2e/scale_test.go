@@ -513,34 +513,14 @@ func startScaleExporter(t *testing.T, bin string, dbs *clones, b scaleBounds) (*
 // does.
 func startScalePrometheus(t *testing.T, bin, exporterAddr string, interval time.Duration) promAPI {
 	t.Helper()
-	dir := t.TempDir()
-	addr := freeAddr(t)
 	timeout := min(interval, 10*time.Second)
 	cfg := fmt.Sprintf(`global:
   scrape_interval: %[1]s
   scrape_timeout: %[2]s
 scrape_configs:
   - job_name: %[3]q
-    metrics_path: /probe
-    http_sd_configs:
-      - url: http://%[4]s/sd
-        refresh_interval: 5s
-    relabel_configs:
-      - source_labels: [__address__]
-        target_label: __param_target
-      - source_labels: [__param_target]
-        target_label: instance
-      - target_label: __address__
-        replacement: %[4]q
-`, interval, timeout, jobName, exporterAddr)
-	writeFile(t, filepath.Join(dir, "prometheus.yml"), cfg)
-	p := start(t, "prometheus", bin, nil,
-		"--config.file="+filepath.Join(dir, "prometheus.yml"),
-		"--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+addr,
-	)
-	p.waitReady(t, "http://"+addr+"/-/ready")
-	return promAPI{base: "http://" + addr}
+%[4]s`, interval, timeout, jobName, probeScrape(exporterAddr, 5*time.Second))
+	return startPrometheusWith(t, bin, cfg)
 }
 
 // allScraped: n targets are active in the probe job, and Prometheus has
