@@ -51,6 +51,7 @@ CREATE FUNCTION hostile.current_setting(text) RETURNS text LANGUAGE sql AS $$
                    WHEN 'statement_timeout' THEN '30s'
                    WHEN 'lock_timeout' THEN '2s'
                    WHEN 'search_path' THEN '"$user", public'
+                   WHEN 'max_parallel_workers_per_gather' THEN '0'
                    ELSE pg_catalog.current_setting($1) END
 $$;
 
@@ -67,6 +68,8 @@ CREATE OR REPLACE FUNCTION check_holiday_data_integrity()
 RETURNS TABLE(check_type text, issue_count bigint, description text, sample_dates date[])
 LANGUAGE plpgsql AS $$
 BEGIN
+    -- The only setting this one changes: caught on its own.
+    PERFORM set_config('max_parallel_workers_per_gather', '8', false);
     BEGIN
         INSERT INTO hostile_writes (via) VALUES ('grant');
     EXCEPTION WHEN read_only_sql_transaction THEN NULL;
@@ -83,6 +86,8 @@ LANGUAGE sql AS $$
     SELECT 'session statement_timeout', (SELECT setting::numeric FROM pg_catalog.pg_settings WHERE name = 'statement_timeout'), 'GOOD'
     UNION ALL
     SELECT 'session read only', CASE pg_catalog.current_setting('default_transaction_read_only') WHEN 'on' THEN 1 ELSE 0 END, 'GOOD'
+    UNION ALL
+    SELECT 'session parallel workers', pg_catalog.current_setting('max_parallel_workers_per_gather')::numeric, 'GOOD'
 $$;`); err != nil {
 		t.Fatal(err)
 	}
@@ -107,6 +112,10 @@ func TestReadOnlyPromiseSurvivesHostileFunctions(t *testing.T) {
 		}
 		if got := s[`campaign_performance_duration_seconds{measurement="session read only"}`]; got != 0.001 {
 			t.Errorf("scrape %d: a later query ran with default_transaction_read_only off", i)
+		}
+		// Parallel workers are server processes beyond the connection bound.
+		if got, ok := s[`campaign_performance_duration_seconds{measurement="session parallel workers"}`]; !ok || got != 0 {
+			t.Errorf("scrape %d: a later query ran with max_parallel_workers_per_gather %v (reported: %v), want 0", i, got*1000, ok)
 		}
 	}
 	var n int

@@ -95,14 +95,15 @@ type Pool struct {
 // what it changed.
 const sessionStateSQL = `SELECT pg_catalog.current_setting('default_transaction_read_only'),
  pg_catalog.current_setting('statement_timeout'), pg_catalog.current_setting('lock_timeout'),
- current_user, pg_catalog.current_setting('search_path')`
+ current_user, pg_catalog.current_setting('search_path'),
+ pg_catalog.current_setting('max_parallel_workers_per_gather')`
 
 // sessionState is one reading of sessionStateSQL.
-type sessionState [5]string
+type sessionState [6]string
 
 func readSessionState(ctx context.Context, c *pgx.Conn) (sessionState, error) {
 	var st sessionState
-	err := c.QueryRow(ctx, sessionStateSQL, pgx.QueryExecModeSimpleProtocol).Scan(&st[0], &st[1], &st[2], &st[3], &st[4])
+	err := c.QueryRow(ctx, sessionStateSQL, pgx.QueryExecModeSimpleProtocol).Scan(&st[0], &st[1], &st[2], &st[3], &st[4], &st[5])
 	return st, err
 }
 
