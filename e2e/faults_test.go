@@ -94,6 +94,7 @@ const (
 	procCronJob    = "### Repair the attribution refresh job (建立自動更新機制)"
 	procHolidayHow = "### Test the holiday synchronisation (手動測試同步)"
 	procRestore    = "### Restore from a backup (資料還原)"
+	procReindex    = "### Rebuild the indexes (重建索引)"
 )
 
 func crit(name string, labels map[string]string) wantAlert {
@@ -190,10 +191,12 @@ var faultCases = []faultCase{
 		procedures: []string{procFunctions},
 	},
 	{
-		name:           "slow_attribution",
-		inject:         `SELECT campaign_fault_slow_attribution()`,
-		want:           []wantAlert{warn("CampaignAttributionCalculationSlow", map[string]string{"measurement": "Attribution Calculation"})},
-		procedures:     []string{procFunctions},
+		name:   "slow_attribution",
+		inject: `SELECT campaign_fault_slow_attribution()`,
+		want:   []wantAlert{warn("CampaignAttributionCalculationSlow", map[string]string{"measurement": "Attribution Calculation"})},
+		// The runbook's other repair of a slow check, a bloated index, run
+		// as written after the real one: it must leave the database healthy.
+		procedures:     []string{procFunctions, procReindex},
 		maxConnections: 3,
 	},
 	{
