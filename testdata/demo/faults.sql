@@ -67,6 +67,54 @@
 --                        1433285.350000, WD 0.7657, holiday issues 1/1/1
 -- At scale 0.01 the same targets; Revenue Balance FAIL 16026.060000.
 
+-- Steps the faults below share.
+
+-- The earliest (p_last: the latest) dim_date day that is neither a holiday
+-- nor flagged as one; raises, naming the fault p_fault, if there is none.
+CREATE OR REPLACE FUNCTION campaign_fault_ordinary_day(p_fault text, p_last boolean)
+RETURNS date
+LANGUAGE plpgsql
+AS $$
+DECLARE
+    v_date date;
+BEGIN
+    SELECT CASE WHEN p_last THEN max(d.date) ELSE min(d.date) END INTO v_date
+    FROM dim_date d
+    WHERE NOT d.is_holiday AND d.holiday_name IS NULL
+      AND NOT EXISTS (SELECT 1 FROM holidays h WHERE h.date = d.date);
+    IF v_date IS NULL THEN
+        RAISE EXCEPTION '%: no ordinary dim_date day', p_fault;
+    END IF;
+    RETURN v_date;
+END
+$$;
+
+-- Deletes campaign p_id with update_campaign_in_dim_date_v2_trigger
+-- disabled, as a restore lacking it does: its dim_date rows keep the id.
+CREATE OR REPLACE FUNCTION campaign_fault_delete_campaign_untracked(p_id bigint)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    ALTER TABLE campaigns DISABLE TRIGGER update_campaign_in_dim_date_v2_trigger;
+    DELETE FROM campaigns WHERE id = p_id;
+    ALTER TABLE campaigns ENABLE TRIGGER update_campaign_in_dim_date_v2_trigger;
+END
+$$;
+
+-- Keeps the shipped p_name(p_args) as p_name_base, once, so that a fault
+-- can put a wrapper calling it in its place (and be applied again).
+CREATE OR REPLACE FUNCTION campaign_fault_keep_base(p_name text, p_args text)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    IF to_regprocedure(format('%I(%s)', p_name || '_base', p_args)) IS NULL THEN
+        EXECUTE format('ALTER FUNCTION %I(%s) RENAME TO %I', p_name, p_args, p_name || '_base');
+    END IF;
+END
+$$;
+
 CREATE OR REPLACE FUNCTION campaign_fault_orphan_campaign()
 RETURNS void
 LANGUAGE plpgsql
@@ -80,9 +128,7 @@ BEGIN
     IF v_id IS NULL THEN
         RAISE EXCEPTION 'campaign_fault_orphan_campaign: no campaign is any date''s primary campaign';
     END IF;
-    ALTER TABLE campaigns DISABLE TRIGGER update_campaign_in_dim_date_v2_trigger;
-    DELETE FROM campaigns WHERE id = v_id;
-    ALTER TABLE campaigns ENABLE TRIGGER update_campaign_in_dim_date_v2_trigger;
+    PERFORM campaign_fault_delete_campaign_untracked(v_id);
 END
 $$;
 
@@ -111,9 +157,7 @@ BEGIN
     IF v_id IS NULL THEN
         RAISE EXCEPTION 'campaign_fault_revenue_imbalance: no campaign is the primary campaign of a non-holiday day with revenue';
     END IF;
-    ALTER TABLE campaigns DISABLE TRIGGER update_campaign_in_dim_date_v2_trigger;
-    DELETE FROM campaigns WHERE id = v_id;
-    ALTER TABLE campaigns ENABLE TRIGGER update_campaign_in_dim_date_v2_trigger;
+    PERFORM campaign_fault_delete_campaign_untracked(v_id);
     -- The guide's cleanup (DELETE FROM dim_date WHERE campaign_id IS NOT NULL
     -- AND NOT EXISTS (matching campaign)), limited to this campaign's rows so
     -- that an orphan left by campaign_fault_orphan_campaign() survives.
@@ -126,15 +170,8 @@ RETURNS void
 LANGUAGE plpgsql
 AS $$
 DECLARE
-    v_date date;
+    v_date date := campaign_fault_ordinary_day('campaign_fault_unsynced_holiday', false);
 BEGIN
-    SELECT min(d.date) INTO v_date
-    FROM dim_date d
-    WHERE NOT d.is_holiday AND d.holiday_name IS NULL
-      AND NOT EXISTS (SELECT 1 FROM holidays h WHERE h.date = d.date);
-    IF v_date IS NULL THEN
-        RAISE EXCEPTION 'campaign_fault_unsynced_holiday: no ordinary dim_date day';
-    END IF;
     ALTER TABLE holidays DISABLE TRIGGER trigger_sync_holidays;
     INSERT INTO holidays (date, name) VALUES (v_date, '彈性放假');
     ALTER TABLE holidays ENABLE TRIGGER trigger_sync_holidays;
@@ -169,15 +206,8 @@ RETURNS void
 LANGUAGE plpgsql
 AS $$
 DECLARE
-    v_date date;
+    v_date date := campaign_fault_ordinary_day('campaign_fault_stray_holiday_flag', true);
 BEGIN
-    SELECT max(d.date) INTO v_date
-    FROM dim_date d
-    WHERE NOT d.is_holiday AND d.holiday_name IS NULL
-      AND NOT EXISTS (SELECT 1 FROM holidays h WHERE h.date = d.date);
-    IF v_date IS NULL THEN
-        RAISE EXCEPTION 'campaign_fault_stray_holiday_flag: no ordinary dim_date day';
-    END IF;
     UPDATE dim_date SET is_holiday = true, holiday_name = '公司旅遊日' WHERE date = v_date;
 END
 $$;
@@ -276,9 +306,7 @@ RETURNS void
 LANGUAGE plpgsql
 AS $$
 BEGIN
-    IF to_regprocedure('calculate_campaign_attributions_base(date)') IS NULL THEN
-        ALTER FUNCTION calculate_campaign_attributions(date) RENAME TO calculate_campaign_attributions_base;
-    END IF;
+    PERFORM campaign_fault_keep_base('calculate_campaign_attributions', 'date');
     CREATE OR REPLACE FUNCTION calculate_campaign_attributions(p_date date)
     RETURNS jsonb
     LANGUAGE plpgsql STABLE
@@ -296,9 +324,7 @@ RETURNS void
 LANGUAGE plpgsql
 AS $$
 BEGIN
-    IF to_regprocedure('check_attribution_quality_base()') IS NULL THEN
-        ALTER FUNCTION check_attribution_quality() RENAME TO check_attribution_quality_base;
-    END IF;
+    PERFORM campaign_fault_keep_base('check_attribution_quality', '');
     CREATE OR REPLACE FUNCTION check_attribution_quality()
     RETURNS TABLE(check_name text, status text, value numeric, description text)
     LANGUAGE plpgsql STABLE
@@ -380,9 +406,7 @@ RETURNS void
 LANGUAGE plpgsql
 AS $$
 BEGIN
-    IF to_regprocedure('check_campaign_system_health_base()') IS NULL THEN
-        ALTER FUNCTION check_campaign_system_health() RENAME TO check_campaign_system_health_base;
-    END IF;
+    PERFORM campaign_fault_keep_base('check_campaign_system_health', '');
     CREATE OR REPLACE FUNCTION check_campaign_system_health()
     RETURNS TABLE(check_name text, status text, details text)
     LANGUAGE plpgsql STABLE
