@@ -116,40 +116,31 @@ LANGUAGE plpgsql STABLE
 AS $$
 #variable_conflict use_column
 BEGIN
+    -- The dates each check finds; every check reports a row, also with none.
     RETURN QUERY
-    WITH missing AS (
-        SELECT DISTINCT h.date
+    WITH issue(check_type, date) AS (
+        SELECT DISTINCT 'MISSING_HOLIDAY_FLAG'::text, h.date
         FROM holidays h
         WHERE NOT EXISTS (SELECT 1 FROM dim_date d WHERE d.date = h.date AND d.is_holiday)
-    )
-    SELECT 'MISSING_HOLIDAY_FLAG'::text,
-           (SELECT count(*) FROM missing),
-           'holidays 表中的假期在 dim_date 中未標記'::text,
-           ARRAY(SELECT m.date FROM missing m ORDER BY m.date LIMIT 10);
-
-    RETURN QUERY
-    WITH orphaned AS (
-        SELECT d.date
+        UNION ALL
+        SELECT 'ORPHANED_HOLIDAY_FLAG', d.date
         FROM dim_date d
         WHERE d.is_holiday
           AND NOT EXISTS (SELECT 1 FROM holidays h WHERE h.date = d.date)
-    )
-    SELECT 'ORPHANED_HOLIDAY_FLAG'::text,
-           (SELECT count(*) FROM orphaned),
-           'dim_date 中標記為假期但不在 holidays 表中'::text,
-           ARRAY(SELECT o.date FROM orphaned o ORDER BY o.date LIMIT 10);
-
-    RETURN QUERY
-    WITH duplicated AS (
-        SELECT h.date
+        UNION ALL
+        SELECT 'DUPLICATE_HOLIDAYS', h.date
         FROM holidays h
         GROUP BY h.date
         HAVING count(*) > 1
     )
-    SELECT 'DUPLICATE_HOLIDAYS'::text,
-           (SELECT count(*) FROM duplicated),
-           'holidays 表中有重複的日期'::text,
-           ARRAY(SELECT x.date FROM duplicated x ORDER BY x.date LIMIT 10);
+    SELECT c.check_type,
+           (SELECT count(*) FROM issue i WHERE i.check_type = c.check_type),
+           c.description,
+           ARRAY(SELECT i.date FROM issue i WHERE i.check_type = c.check_type ORDER BY i.date LIMIT 10)
+    FROM (VALUES (1, 'MISSING_HOLIDAY_FLAG'::text, 'holidays 表中的假期在 dim_date 中未標記'::text),
+                 (2, 'ORPHANED_HOLIDAY_FLAG', 'dim_date 中標記為假期但不在 holidays 表中'),
+                 (3, 'DUPLICATE_HOLIDAYS', 'holidays 表中有重複的日期')) AS c(ord, check_type, description)
+    ORDER BY c.ord;
 END
 $$;
 
