@@ -122,6 +122,15 @@ func healthRows(orphans, unsynced, overlaps int) [][]string {
 	}
 }
 
+// balancedQuality is check_attribution_quality()'s output when all revenue
+// (as the check prints it) is attributed, with share the average weight share.
+func balancedQuality(revenue, share string) [][]string {
+	return [][]string{
+		{"Revenue Balance", "PASS", "0.000000", "原始營收: " + revenue + ", 歸因營收: " + revenue},
+		{"Weight Distribution", "INFO", share, "平均歸因權重: " + share},
+	}
+}
+
 var integrityDescriptions = map[string]string{
 	"MISSING_HOLIDAY_FLAG":  "holidays 表中的假期在 dim_date 中未標記",
 	"ORPHANED_HOLIDAY_FLAG": "dim_date 中標記為假期但不在 holidays 表中",
@@ -238,10 +247,7 @@ func TestAttributionQuality(t *testing.T) {
 	db := pgtest.New(t)
 	const days = `SELECT ensure_dim_date('2025-01-01', '2025-01-31');`
 	cases := []checkCase{
-		{"empty", days, [][]string{
-			{"Revenue Balance", "PASS", "0.000000", "原始營收: 0.00, 歸因營收: 0.00"},
-			{"Weight Distribution", "INFO", "0.0000", "平均歸因權重: 0.0000"},
-		}},
+		{"empty", days, balancedQuality("0.00", "0.0000")},
 		{"the guide's 0.6250", days + `
 			INSERT INTO campaigns (campaign_name, start_date, end_date, attribution_weight) VALUES
 				('solo', '2025-01-01', '2025-01-01', 2),
@@ -255,23 +261,14 @@ func TestAttributionQuality(t *testing.T) {
 				-- not revenue
 				('2025-01-01', 999, 'pending'), ('2025-01-01', 999, 'cancelled'), ('2025-01-02', 999, 'refunded'),
 				('2025-01-02', NULL, 'paid');`,
-			[][]string{
-				{"Revenue Balance", "PASS", "0.000000", "原始營收: 1144.44, 歸因營收: 1144.44"},
-				{"Weight Distribution", "INFO", "0.6250", "平均歸因權重: 0.6250"},
-			}},
+			balancedQuality("1144.44", "0.6250")},
 		{"thirds add up without rounding", days + `
 			INSERT INTO campaigns (campaign_name, start_date, end_date) SELECT 'c' || i, '2025-01-01', '2025-01-31' FROM generate_series(1, 3) i;
 			INSERT INTO orders (order_date, total_amount, status) SELECT DATE '2025-01-01' + i % 31, 0.01, 'paid' FROM generate_series(1, 3000) i;`,
-			[][]string{
-				{"Revenue Balance", "PASS", "0.000000", "原始營收: 30.00, 歸因營收: 30.00"},
-				{"Weight Distribution", "INFO", "0.3333", "平均歸因權重: 0.3333"},
-			}},
+			balancedQuality("30.00", "0.3333")},
 		{"only unattributed orders", days + `
 			INSERT INTO orders (order_date, total_amount, status) VALUES ('2025-01-03', 12.5, 'paid');`,
-			[][]string{
-				{"Revenue Balance", "PASS", "0.000000", "原始營收: 12.50, 歸因營收: 12.50"},
-				{"Weight Distribution", "INFO", "0.0000", "平均歸因權重: 0.0000"},
-			}},
+			balancedQuality("12.50", "0.0000")},
 		{"orders on days missing from dim_date", days + `
 			INSERT INTO campaigns (campaign_name, start_date, end_date) VALUES ('c', '2025-01-01', '2025-03-31');
 			INSERT INTO orders (order_date, total_amount, status) VALUES
@@ -755,10 +752,7 @@ func TestSchemaUpgradesOlderCopy(t *testing.T) {
 	for _, f := range files {
 		db.ApplyFile(t, f)
 	}
-	equal(t, "quality", rowsOf(t, db.Pool, qualitySQL), [][]string{
-		{"Revenue Balance", "PASS", "0.000000", "原始營收: 10.00, 歸因營收: 10.00"},
-		{"Weight Distribution", "INFO", "1.0000", "平均歸因權重: 1.0000"},
-	})
+	equal(t, "quality", rowsOf(t, db.Pool, qualitySQL), balancedQuality("10.00", "1.0000"))
 	equal(t, "monitor", rowsOf(t, db.Pool, `SELECT metric_name FROM monitor_system_performance()`),
 		[][]string{{"Attribution Calculation"}, {"Analysis View Query"}})
 	equal(t, "sync", one(t, db.Pool, `SELECT sync_all_existing_holidays()`), "0")
