@@ -72,6 +72,17 @@ func newFaultRig(t *testing.T, db *pgtest.DB, dsn string, o PoolOptions, setting
 	return r
 }
 
+// newProxiedFaultRig is a rig with every collector on the scenario data
+// through a proxy, whose health check sleeps seconds: long enough to fault
+// the connection while it runs.
+func newProxiedFaultRig(t *testing.T, seconds float64) (*pgtest.Proxy, *faultRig) {
+	t.Helper()
+	db := scenarioDB(t)
+	db.SlowHealthCheck(t, seconds)
+	proxy := pgtest.NewProxy(t, db.TargetAddr())
+	return proxy, newFaultRig(t, db, db.DSNVia(proxy.Addr), DefaultPoolOptions, allCollectors())
+}
+
 func (r *faultRig) sample() {
 	defer close(r.stopped)
 	tick := time.NewTicker(20 * time.Millisecond)
@@ -175,6 +186,22 @@ func (r *faultRig) wait(done <-chan scrapeResult) scrapeResult {
 		r.t.Fatalf("gather: %v", res.err)
 	}
 	return res
+}
+
+// faultMidScrape starts a scrape bounded by deadline and, once the slow
+// health check runs on the server, orphans the exporter's backends and
+// calls fault, as a proxy fault leaves them. It returns the scrape's
+// result, how long after the fault the scrape returned, and how many
+// backends it orphaned.
+func (r *faultRig) faultMidScrape(deadline time.Duration, fault func()) (scrapeResult, time.Duration, int) {
+	r.t.Helper()
+	done := r.scrapeAsync(deadline)
+	r.waitActive("%check_campaign_system_health%")
+	at := time.Now()
+	orphans := r.orphan()
+	fault()
+	res := r.wait(done)
+	return res, time.Since(at), orphans
 }
 
 // expect checks up and each enabled collector's success: the names in
@@ -379,27 +406,14 @@ func TestFaultBackendsTerminated(t *testing.T) {
 // returns at once with the cut collectors failed, and the first scrape
 // after the database is back has everything.
 func TestFaultCutMidScrape(t *testing.T) {
-	db := scenarioDB(t)
-	db.SlowHealthCheck(t, 1)
-	proxy := pgtest.NewProxy(t, db.TargetAddr())
-	r := newFaultRig(t, db, db.DSNVia(proxy.Addr), DefaultPoolOptions, allCollectors())
+	proxy, r := newProxiedFaultRig(t, 1)
 
-	midScrape := func(fault func()) (scrapeResult, time.Duration, int) {
-		done := r.scrapeAsync(10 * time.Second)
-		r.waitActive("%check_campaign_system_health%")
-		at := time.Now()
-		orphans := r.orphan()
-		fault()
-		res := r.wait(done)
-		return res, time.Since(at), orphans
-	}
-
-	res, after, orphans := midScrape(proxy.Cut)
+	res, after, orphans := r.faultMidScrape(10*time.Second, proxy.Cut)
 	t.Logf("instant restart: cut %d connections; the scrape returned %s after the cut (%s in all): up %v, failing %v",
 		orphans, after, res.took, res.m["campaign_up{}"], r.failingCollectors(res.m))
 	r.expect("scrape across an instant restart", res.m, 1)
 
-	res, after, orphans = midScrape(proxy.Down)
+	res, after, orphans = r.faultMidScrape(10*time.Second, proxy.Down)
 	t.Logf("restart with downtime: cut %d connections; the scrape returned %s after the cut (%s in all): up %v, failing %v",
 		orphans, after, res.took, res.m["campaign_up{}"], r.failingCollectors(res.m))
 	if res.m[success("health")] != 0 {
@@ -509,19 +523,12 @@ func TestFaultLockHeld(t *testing.T) {
 // Then the idle connections are cut between scrapes: the next scrape
 // reconnects and has everything.
 func TestFaultStallAndCut(t *testing.T) {
-	db := scenarioDB(t)
-	db.SlowHealthCheck(t, 0.3)
-	proxy := pgtest.NewProxy(t, db.TargetAddr())
-	r := newFaultRig(t, db, db.DSNVia(proxy.Addr), DefaultPoolOptions, allCollectors())
+	proxy, r := newProxiedFaultRig(t, 0.3)
 	m, _ := r.scrape(10 * time.Second)
 	r.expect("before", m, 1)
 
 	const deadline = time.Second
-	done := r.scrapeAsync(deadline)
-	r.waitActive("%check_campaign_system_health%")
-	r.orphan()
-	proxy.Stall()
-	res := r.wait(done)
+	res, _, _ := r.faultMidScrape(deadline, proxy.Stall)
 	t.Logf("stalled mid-scrape: deadline %s, took %s (overshoot %s): up %v, failing %v",
 		deadline, res.took, res.took-deadline, res.m["campaign_up{}"], r.failingCollectors(res.m))
 	if res.took > deadline+2*time.Second {
