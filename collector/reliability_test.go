@@ -15,10 +15,10 @@ import (
 	"runtime/pprof"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/campaign-exporter/campaign_exporter/internal/exportertest"
 	"github.com/campaign-exporter/campaign_exporter/internal/pgtest"
 	"github.com/go-kit/log"
 )
@@ -32,13 +32,7 @@ type faultRig struct {
 	bound int
 
 	baseline int // goroutines before the pool existed
-
-	mu        sync.Mutex
-	excluded  []int32 // backends cut off from the exporter (see orphan)
-	maxSeen   int
-	sampleErr error
-	stop      chan struct{}
-	stopped   chan struct{}
+	sessions *exportertest.SessionSampler
 }
 
 // allCollectors enables every collector without caching, so that each
@@ -55,7 +49,7 @@ func allCollectors() map[string]Settings {
 // sessions the exporter has open on the server.
 func newFaultRig(t *testing.T, db *pgtest.DB, dsn string, o PoolOptions, settings map[string]Settings) *faultRig {
 	t.Helper()
-	r := &faultRig{t: t, db: db, bound: int(o.MaxConns), stop: make(chan struct{}), stopped: make(chan struct{})}
+	r := &faultRig{t: t, db: db, bound: int(o.MaxConns)}
 	r.baseline = settledGoroutines(0)
 	pool, err := NewPool(dsn, o)
 	if err != nil {
@@ -67,8 +61,8 @@ func newFaultRig(t *testing.T, db *pgtest.DB, dsn string, o PoolOptions, setting
 		t.Fatal(err)
 	}
 	r.pool, r.e = pool, e
-	go r.sample()
-	t.Cleanup(r.stopSampling)
+	r.sessions = exportertest.SampleSessions(db)
+	t.Cleanup(func() { r.sessions.Finish() })
 	return r
 }
 
@@ -81,41 +75,6 @@ func newProxiedFaultRig(t *testing.T, seconds float64) (*pgtest.Proxy, *faultRig
 	db.SlowHealthCheck(t, seconds)
 	proxy := pgtest.NewProxy(t, db.TargetAddr())
 	return proxy, newFaultRig(t, db, db.DSNVia(proxy.Addr), DefaultPoolOptions, allCollectors())
-}
-
-func (r *faultRig) sample() {
-	defer close(r.stopped)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		select {
-		case <-r.stop:
-			return
-		case <-tick.C:
-		}
-		r.mu.Lock()
-		excluded := slices.Clone(r.excluded)
-		r.mu.Unlock()
-		var n int
-		err := r.db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity
-			WHERE datname = $1 AND application_name = 'campaign_exporter' AND pid <> ALL (coalesce($2::int4[], '{}'))`,
-			r.db.Name, excluded).Scan(&n)
-		r.mu.Lock()
-		if err != nil && r.sampleErr == nil {
-			r.sampleErr = err
-		}
-		r.maxSeen = max(r.maxSeen, n)
-		r.mu.Unlock()
-	}
-}
-
-func (r *faultRig) stopSampling() {
-	select {
-	case <-r.stop:
-	default:
-		close(r.stop)
-	}
-	<-r.stopped
 }
 
 // orphan marks the exporter's current backends as no longer its own: a cut
@@ -141,9 +100,7 @@ func (r *faultRig) orphan() int {
 	if err := rows.Err(); err != nil {
 		r.t.Fatal(err)
 	}
-	r.mu.Lock()
-	r.excluded = append(r.excluded, pids...)
-	r.mu.Unlock()
+	r.sessions.Exclude(pids...)
 	return len(pids)
 }
 
@@ -287,10 +244,7 @@ func (r *faultRig) waitActive(like string) {
 // goroutine left over the count from before the pool.
 func (r *faultRig) finish() {
 	r.t.Helper()
-	r.stopSampling()
-	r.mu.Lock()
-	maxSeen, sampleErr := r.maxSeen, r.sampleErr
-	r.mu.Unlock()
+	maxSeen, sampleErr := r.sessions.Finish()
 	if sampleErr != nil {
 		r.t.Errorf("sampling pg_stat_activity: %v", sampleErr)
 	}
@@ -384,9 +338,7 @@ func TestFaultBackendsTerminated(t *testing.T) {
 		var pids []int32
 		db.QueryRow(t, `SELECT coalesce(array_agg(pid), '{}') FROM pg_stat_activity
 			WHERE application_name = 'campaign_exporter' AND datname = $1`, []any{&pids}, db.Name)
-		r.mu.Lock()
-		r.excluded = append(r.excluded, pids...)
-		r.mu.Unlock()
+		r.sessions.Exclude(pids...)
 		var n int
 		db.QueryRow(t, `SELECT count(pg_terminate_backend(pid)) FROM unnest($1::int4[]) AS pid`, []any{&n}, pids)
 		time.Sleep(pause)
