@@ -434,13 +434,9 @@ func TestFaultLockHeld(t *testing.T) {
 	m, _ := r.scrape(10 * time.Second)
 	r.expect("before the lock", m, 1)
 
+	// The transaction holds its connection, and so the lock, until it ends.
 	ctx := context.Background()
-	locker, err := db.Pool.Acquire(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer locker.Release()
-	tx, err := locker.Begin(ctx)
+	tx, err := db.Pool.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
