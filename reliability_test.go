@@ -8,11 +8,9 @@ package main
 // has the finer-grained cases in-process.
 
 import (
-	"context"
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -40,48 +38,15 @@ func failing(series map[string]float64) []string {
 	return exportertest.Failing(series, binaryCollectors)
 }
 
-// sessionSampler records the most exporter sessions seen on the server.
-type sessionSampler struct {
-	mu   sync.Mutex
-	max  int
-	err  error
-	stop chan struct{}
-	done chan struct{}
+// sessionSampler is exportertest's session sampler, under the name the
+// fault and hardening tests use.
+type sessionSampler struct{ *exportertest.SessionSampler }
+
+func sampleSessions(db *pgtest.DB) sessionSampler {
+	return sessionSampler{exportertest.SampleSessions(db)}
 }
 
-func sampleSessions(db *pgtest.DB) *sessionSampler {
-	s := &sessionSampler{stop: make(chan struct{}), done: make(chan struct{})}
-	go func() {
-		defer close(s.done)
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-s.stop:
-				return
-			case <-tick.C:
-			}
-			var n int
-			err := db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity
-				WHERE datname = $1 AND application_name = 'campaign_exporter'`, db.Name).Scan(&n)
-			s.mu.Lock()
-			if err != nil && s.err == nil {
-				s.err = err
-			}
-			s.max = max(s.max, n)
-			s.mu.Unlock()
-		}
-	}()
-	return s
-}
-
-func (s *sessionSampler) finish() (int, error) {
-	close(s.stop)
-	<-s.done
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.max, s.err
-}
+func (s sessionSampler) finish() (int, error) { return s.Finish() }
 
 func exporterSessions(t *testing.T, db *pgtest.DB, extra string) int {
 	t.Helper()

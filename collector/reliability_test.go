@@ -15,10 +15,10 @@ import (
 	"runtime/pprof"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/campaign-exporter/campaign_exporter/internal/exportertest"
 	"github.com/campaign-exporter/campaign_exporter/internal/pgtest"
 	"github.com/go-kit/log"
 )
@@ -32,13 +32,7 @@ type faultRig struct {
 	bound int
 
 	baseline int // goroutines before the pool existed
-
-	mu        sync.Mutex
-	excluded  []int32 // backends cut off from the exporter (see orphan)
-	maxSeen   int
-	sampleErr error
-	stop      chan struct{}
-	stopped   chan struct{}
+	sessions *exportertest.SessionSampler
 }
 
 // allCollectors enables every collector without caching, so that each
@@ -55,7 +49,7 @@ func allCollectors() map[string]Settings {
 // sessions the exporter has open on the server.
 func newFaultRig(t *testing.T, db *pgtest.DB, dsn string, o PoolOptions, settings map[string]Settings) *faultRig {
 	t.Helper()
-	r := &faultRig{t: t, db: db, bound: int(o.MaxConns), stop: make(chan struct{}), stopped: make(chan struct{})}
+	r := &faultRig{t: t, db: db, bound: int(o.MaxConns)}
 	r.baseline = settledGoroutines(0)
 	pool, err := NewPool(dsn, o)
 	if err != nil {
@@ -67,44 +61,20 @@ func newFaultRig(t *testing.T, db *pgtest.DB, dsn string, o PoolOptions, setting
 		t.Fatal(err)
 	}
 	r.pool, r.e = pool, e
-	go r.sample()
-	t.Cleanup(r.stopSampling)
+	r.sessions = exportertest.SampleSessions(db)
+	t.Cleanup(func() { r.sessions.Finish() })
 	return r
 }
 
-func (r *faultRig) sample() {
-	defer close(r.stopped)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		select {
-		case <-r.stop:
-			return
-		case <-tick.C:
-		}
-		r.mu.Lock()
-		excluded := slices.Clone(r.excluded)
-		r.mu.Unlock()
-		var n int
-		err := r.db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity
-			WHERE datname = $1 AND application_name = 'campaign_exporter' AND pid <> ALL (coalesce($2::int4[], '{}'))`,
-			r.db.Name, excluded).Scan(&n)
-		r.mu.Lock()
-		if err != nil && r.sampleErr == nil {
-			r.sampleErr = err
-		}
-		r.maxSeen = max(r.maxSeen, n)
-		r.mu.Unlock()
-	}
-}
-
-func (r *faultRig) stopSampling() {
-	select {
-	case <-r.stop:
-	default:
-		close(r.stop)
-	}
-	<-r.stopped
+// newProxiedFaultRig is a rig with every collector on the scenario data
+// through a proxy, whose health check sleeps seconds: long enough to fault
+// the connection while it runs.
+func newProxiedFaultRig(t *testing.T, seconds float64) (*pgtest.Proxy, *faultRig) {
+	t.Helper()
+	db := scenarioDB(t)
+	db.SlowHealthCheck(t, seconds)
+	proxy := pgtest.NewProxy(t, db.TargetAddr())
+	return proxy, newFaultRig(t, db, db.DSNVia(proxy.Addr), DefaultPoolOptions, allCollectors())
 }
 
 // orphan marks the exporter's current backends as no longer its own: a cut
@@ -130,9 +100,7 @@ func (r *faultRig) orphan() int {
 	if err := rows.Err(); err != nil {
 		r.t.Fatal(err)
 	}
-	r.mu.Lock()
-	r.excluded = append(r.excluded, pids...)
-	r.mu.Unlock()
+	r.sessions.Exclude(pids...)
 	return len(pids)
 }
 
@@ -175,6 +143,22 @@ func (r *faultRig) wait(done <-chan scrapeResult) scrapeResult {
 		r.t.Fatalf("gather: %v", res.err)
 	}
 	return res
+}
+
+// faultMidScrape starts a scrape bounded by deadline and, once the slow
+// health check runs on the server, orphans the exporter's backends and
+// calls fault, as a proxy fault leaves them. It returns the scrape's
+// result, how long after the fault the scrape returned, and how many
+// backends it orphaned.
+func (r *faultRig) faultMidScrape(deadline time.Duration, fault func()) (scrapeResult, time.Duration, int) {
+	r.t.Helper()
+	done := r.scrapeAsync(deadline)
+	r.waitActive("%check_campaign_system_health%")
+	at := time.Now()
+	orphans := r.orphan()
+	fault()
+	res := r.wait(done)
+	return res, time.Since(at), orphans
 }
 
 // expect checks up and each enabled collector's success: the names in
@@ -260,10 +244,7 @@ func (r *faultRig) waitActive(like string) {
 // goroutine left over the count from before the pool.
 func (r *faultRig) finish() {
 	r.t.Helper()
-	r.stopSampling()
-	r.mu.Lock()
-	maxSeen, sampleErr := r.maxSeen, r.sampleErr
-	r.mu.Unlock()
+	maxSeen, sampleErr := r.sessions.Finish()
 	if sampleErr != nil {
 		r.t.Errorf("sampling pg_stat_activity: %v", sampleErr)
 	}
@@ -357,9 +338,7 @@ func TestFaultBackendsTerminated(t *testing.T) {
 		var pids []int32
 		db.QueryRow(t, `SELECT coalesce(array_agg(pid), '{}') FROM pg_stat_activity
 			WHERE application_name = 'campaign_exporter' AND datname = $1`, []any{&pids}, db.Name)
-		r.mu.Lock()
-		r.excluded = append(r.excluded, pids...)
-		r.mu.Unlock()
+		r.sessions.Exclude(pids...)
 		var n int
 		db.QueryRow(t, `SELECT count(pg_terminate_backend(pid)) FROM unnest($1::int4[]) AS pid`, []any{&n}, pids)
 		time.Sleep(pause)
@@ -379,27 +358,14 @@ func TestFaultBackendsTerminated(t *testing.T) {
 // returns at once with the cut collectors failed, and the first scrape
 // after the database is back has everything.
 func TestFaultCutMidScrape(t *testing.T) {
-	db := scenarioDB(t)
-	db.SlowHealthCheck(t, 1)
-	proxy := pgtest.NewProxy(t, db.TargetAddr())
-	r := newFaultRig(t, db, db.DSNVia(proxy.Addr), DefaultPoolOptions, allCollectors())
+	proxy, r := newProxiedFaultRig(t, 1)
 
-	midScrape := func(fault func()) (scrapeResult, time.Duration, int) {
-		done := r.scrapeAsync(10 * time.Second)
-		r.waitActive("%check_campaign_system_health%")
-		at := time.Now()
-		orphans := r.orphan()
-		fault()
-		res := r.wait(done)
-		return res, time.Since(at), orphans
-	}
-
-	res, after, orphans := midScrape(proxy.Cut)
+	res, after, orphans := r.faultMidScrape(10*time.Second, proxy.Cut)
 	t.Logf("instant restart: cut %d connections; the scrape returned %s after the cut (%s in all): up %v, failing %v",
 		orphans, after, res.took, res.m["campaign_up{}"], r.failingCollectors(res.m))
 	r.expect("scrape across an instant restart", res.m, 1)
 
-	res, after, orphans = midScrape(proxy.Down)
+	res, after, orphans = r.faultMidScrape(10*time.Second, proxy.Down)
 	t.Logf("restart with downtime: cut %d connections; the scrape returned %s after the cut (%s in all): up %v, failing %v",
 		orphans, after, res.took, res.m["campaign_up{}"], r.failingCollectors(res.m))
 	if res.m[success("health")] != 0 {
@@ -468,13 +434,9 @@ func TestFaultLockHeld(t *testing.T) {
 	m, _ := r.scrape(10 * time.Second)
 	r.expect("before the lock", m, 1)
 
+	// The transaction holds its connection, and so the lock, until it ends.
 	ctx := context.Background()
-	locker, err := db.Pool.Acquire(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer locker.Release()
-	tx, err := locker.Begin(ctx)
+	tx, err := db.Pool.Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -509,19 +471,12 @@ func TestFaultLockHeld(t *testing.T) {
 // Then the idle connections are cut between scrapes: the next scrape
 // reconnects and has everything.
 func TestFaultStallAndCut(t *testing.T) {
-	db := scenarioDB(t)
-	db.SlowHealthCheck(t, 0.3)
-	proxy := pgtest.NewProxy(t, db.TargetAddr())
-	r := newFaultRig(t, db, db.DSNVia(proxy.Addr), DefaultPoolOptions, allCollectors())
+	proxy, r := newProxiedFaultRig(t, 0.3)
 	m, _ := r.scrape(10 * time.Second)
 	r.expect("before", m, 1)
 
 	const deadline = time.Second
-	done := r.scrapeAsync(deadline)
-	r.waitActive("%check_campaign_system_health%")
-	r.orphan()
-	proxy.Stall()
-	res := r.wait(done)
+	res, _, _ := r.faultMidScrape(deadline, proxy.Stall)
 	t.Logf("stalled mid-scrape: deadline %s, took %s (overshoot %s): up %v, failing %v",
 		deadline, res.took, res.took-deadline, res.m["campaign_up{}"], r.failingCollectors(res.m))
 	if res.took > deadline+2*time.Second {

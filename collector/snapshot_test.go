@@ -6,7 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/go-kit/log"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
 )
@@ -17,38 +18,9 @@ import (
 func TestWideQueriesExtendTheCollectorsQueries(t *testing.T) {
 	db := scenarioDB(t)
 	db.Exec(t, "SELECT campaign_inject_faults()")
-	ctx := context.Background()
 	for _, f := range CheckFunctions {
-		narrow, err := db.Pool.Query(ctx, f.query)
-		if err != nil {
-			t.Fatalf("%s: %v", f.Collector, err)
-		}
-		var narrowRows [][]any
-		for narrow.Next() {
-			v, err := narrow.Values()
-			if err != nil {
-				t.Fatal(err)
-			}
-			narrowRows = append(narrowRows, v)
-		}
-		fields := narrow.FieldDescriptions()
-		narrow.Close()
-
-		wide, err := db.Pool.Query(ctx, f.wide)
-		if err != nil {
-			t.Fatalf("%s wide: %v", f.Collector, err)
-		}
-		var wideRows [][]any
-		for wide.Next() {
-			v, err := wide.Values()
-			if err != nil {
-				t.Fatal(err)
-			}
-			wideRows = append(wideRows, v)
-		}
-		wideFields := wide.FieldDescriptions()
-		wide.Close()
-
+		narrowRows, fields := queryAll(t, db.Pool, f.query)
+		wideRows, wideFields := queryAll(t, db.Pool, f.wide)
 		for i, fd := range fields {
 			if wideFields[i].Name != fd.Name || wideFields[i].DataTypeOID != fd.DataTypeOID {
 				t.Errorf("%s: wide column %d is %s, the collector's is %s", f.Collector, i, wideFields[i].Name, fd.Name)
@@ -117,6 +89,28 @@ func TestRecorderKeepsRowsAndMetrics(t *testing.T) {
 	}
 }
 
+// queryAll runs query and returns its rows' values and its columns.
+func queryAll(t *testing.T, pool *pgxpool.Pool, query string) ([][]any, []pgconn.FieldDescription) {
+	t.Helper()
+	rows, err := pool.Query(context.Background(), query)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, query)
+	}
+	defer rows.Close()
+	var all [][]any
+	for rows.Next() {
+		v, err := rows.Values()
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, v)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatalf("%v\n%s", err, query)
+	}
+	return all, rows.FieldDescriptions()
+}
+
 func exposition(t *testing.T, c prometheus.Collector) string {
 	t.Helper()
 	reg := prometheus.NewRegistry()
@@ -138,19 +132,17 @@ func exposition(t *testing.T, c prometheus.Collector) string {
 func TestFailures(t *testing.T) {
 	db := scenarioDB(t)
 	db.Exec(t, "DROP FUNCTION check_attribution_quality()")
-	pool, err := NewPool(db.DSN, DefaultPoolOptions)
-	if err != nil {
-		t.Fatal(err)
+	settings := map[string]Settings{"health": {}, "attribution": {}}
+	// gather runs one scrape of exp.
+	gather := func(exp *Exporter) error {
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(exp.Scraper(context.Background()))
+		_, err := reg.Gather()
+		return err
 	}
-	defer pool.Close()
-	cfg := Config{Collectors: map[string]Settings{"health": {}, "attribution": {}}, Options: DefaultOptions()}
-	exp, err := New(pool, cfg, log.NewNopLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(exp.Scraper(context.Background()))
-	if _, err := reg.Gather(); err != nil {
+
+	exp, _ := newExporter(t, db.DSN, nil, settings)
+	if err := gather(exp); err != nil {
 		t.Fatal(err)
 	}
 	dbErr, failed := exp.Failures()
@@ -158,16 +150,9 @@ func TestFailures(t *testing.T) {
 		t.Errorf("Failures: %q %v", dbErr, failed)
 	}
 
-	down, err := NewPool("postgres://postgres@127.0.0.1:1/none?sslmode=disable&connect_timeout=2", DefaultPoolOptions)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer down.Close()
-	exp, _ = New(down, cfg, log.NewNopLogger())
-	reg = prometheus.NewRegistry()
-	reg.MustRegister(exp.Scraper(context.Background()))
-	_, _ = reg.Gather()
-	if dbErr, failed := exp.Failures(); dbErr == "" || len(failed) != 0 {
+	down, _ := newExporter(t, "postgres://postgres@127.0.0.1:1/none?sslmode=disable&connect_timeout=2", nil, settings)
+	_ = gather(down)
+	if dbErr, failed := down.Failures(); dbErr == "" || len(failed) != 0 {
 		t.Errorf("database down: Failures %q %v", dbErr, failed)
 	}
 }

@@ -357,8 +357,14 @@ func exerciseRestore(t *testing.T, db *pgtest.DB) {
 		cmd.Env = append(os.Environ(), "DATABASE_URL="+db.DSN, "BACKUP_DIR="+filepath.Join(dir, "restore-points"))
 		return cmd.CombinedOutput()
 	}
-	var before int
-	db.QueryRow(t, `SELECT count(*) FROM campaigns`, []any{&before})
+	// state is how many of the two triggers are enabled, and how many
+	// campaigns there are.
+	state := func() (enabled, campaigns int) {
+		db.QueryRow(t, `SELECT count(*) FROM pg_trigger WHERE tgname IN ('trigger_sync_holidays', 'update_campaign_in_dim_date_v2_trigger') AND tgenabled = 'O'`, []any{&enabled})
+		db.QueryRow(t, `SELECT count(*) FROM campaigns`, []any{&campaigns})
+		return enabled, campaigns
+	}
+	_, before := state()
 	db.Exec(t, `DELETE FROM campaigns WHERE id = (SELECT max(id) FROM campaigns)`)
 	db.Exec(t, `SELECT ensure_dim_date('2022-01-01', '2026-12-31')`)
 
@@ -366,9 +372,7 @@ func exerciseRestore(t *testing.T, db *pgtest.DB) {
 	if err == nil {
 		t.Fatalf("the restore of a broken backup succeeded:\n%s", out)
 	}
-	var enabled, campaigns int
-	db.QueryRow(t, `SELECT count(*) FROM pg_trigger WHERE tgname IN ('trigger_sync_holidays', 'update_campaign_in_dim_date_v2_trigger') AND tgenabled = 'O'`, []any{&enabled})
-	db.QueryRow(t, `SELECT count(*) FROM campaigns`, []any{&campaigns})
+	enabled, campaigns := state()
 	if enabled != 2 || campaigns != before-1 {
 		t.Fatalf("after a failed restore: %d of 2 triggers enabled, %d campaigns (want %d, unchanged)\n%s", enabled, campaigns, before-1, out)
 	}
@@ -376,8 +380,7 @@ func exerciseRestore(t *testing.T, db *pgtest.DB) {
 	if out, err := restore(good); err != nil {
 		t.Fatalf("the restore of a good backup failed: %v\n%s", err, out)
 	}
-	db.QueryRow(t, `SELECT count(*) FROM campaigns`, []any{&campaigns})
-	db.QueryRow(t, `SELECT count(*) FROM pg_trigger WHERE tgname IN ('trigger_sync_holidays', 'update_campaign_in_dim_date_v2_trigger') AND tgenabled = 'O'`, []any{&enabled})
+	enabled, campaigns = state()
 	if enabled != 2 || campaigns != before {
 		t.Fatalf("after the restore: %d of 2 triggers enabled, %d campaigns, want %d", enabled, campaigns, before)
 	}

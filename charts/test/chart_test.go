@@ -686,16 +686,10 @@ func collectorNames(t *testing.T) []string {
 // TestAppVersion: the chart's appVersion, the default image tag, is the
 // exporter's version in VERSION.
 func TestAppVersion(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join(chartDir, "Chart.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var chart struct {
 		AppVersion string `json:"appVersion"`
 	}
-	if err := yaml.Unmarshal(b, &chart); err != nil {
-		t.Fatal(err)
-	}
+	readYAML(t, filepath.Join(chartDir, "Chart.yaml"), &chart)
 	if want := strings.TrimSpace(string(readRepoFile(t, "VERSION"))); chart.AppVersion != want {
 		t.Errorf("Chart.yaml appVersion %q, VERSION %q", chart.AppVersion, want)
 	}

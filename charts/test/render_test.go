@@ -227,15 +227,21 @@ type values struct {
 
 func readValues(t *testing.T, path string) values {
 	t.Helper()
+	var v values
+	readYAML(t, path, &v)
+	return v
+}
+
+// readYAML decodes the YAML file at path into v.
+func readYAML(t *testing.T, path string, v any) {
+	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var v values
-	if err := yaml.Unmarshal(b, &v); err != nil {
+	if err := yaml.Unmarshal(b, v); err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
-	return v
 }
 
 func readRepoFile(t *testing.T, path string) []byte {

@@ -40,24 +40,29 @@ func TestWithDatabase(t *testing.T) {
 // The throwaway cluster of make test is reached through a Unix socket, and
 // on the same port of 127.0.0.1 with a password.
 func TestSocketDSNs(t *testing.T) {
-	db := &DB{Name: "x", DSN: "postgres://postgres:pw@/x?host=/tmp/s%20d&port=5999&sslmode=disable"}
-	if got, want := db.TargetAddr(), "127.0.0.1:5999"; got != want {
-		t.Errorf("TargetAddr = %q, want %q", got, want)
-	}
-	if got, want := db.DSNVia("127.0.0.1:7"), "postgres://postgres:pw@127.0.0.1:7/x?sslmode=disable"; got != want {
-		t.Errorf("DSNVia = %q, want %q", got, want)
-	}
-	if got, want := db.DSNAs("r"), "postgres://r@/x?host=%2Ftmp%2Fs%20d&port=5999&sslmode=disable"; got != want {
-		t.Errorf("DSNAs = %q, want %q", got, want)
-	}
-	tcp := &DB{Name: "x", DSN: "postgres://postgres@127.0.0.1:5432/x?sslmode=disable"}
-	if got, want := tcp.TargetAddr(), "127.0.0.1:5432"; got != want {
-		t.Errorf("TargetAddr = %q, want %q", got, want)
-	}
-	if got, want := tcp.DSNVia("127.0.0.1:7"), "postgres://postgres@127.0.0.1:7/x?sslmode=disable"; got != want {
-		t.Errorf("DSNVia = %q, want %q", got, want)
-	}
-	if got, want := tcp.DSNAs("r"), "postgres://r@127.0.0.1:5432/x?sslmode=disable"; got != want {
-		t.Errorf("DSNAs = %q, want %q", got, want)
+	for _, tc := range []struct {
+		dsn              string
+		target, via, asR string // TargetAddr, DSNVia("127.0.0.1:7"), DSNAs("r")
+	}{{
+		dsn:    "postgres://postgres:pw@/x?host=/tmp/s%20d&port=5999&sslmode=disable",
+		target: "127.0.0.1:5999",
+		via:    "postgres://postgres:pw@127.0.0.1:7/x?sslmode=disable",
+		asR:    "postgres://r@/x?host=%2Ftmp%2Fs%20d&port=5999&sslmode=disable",
+	}, {
+		dsn:    "postgres://postgres@127.0.0.1:5432/x?sslmode=disable",
+		target: "127.0.0.1:5432",
+		via:    "postgres://postgres@127.0.0.1:7/x?sslmode=disable",
+		asR:    "postgres://r@127.0.0.1:5432/x?sslmode=disable",
+	}} {
+		db := &DB{Name: "x", DSN: tc.dsn}
+		if got := db.TargetAddr(); got != tc.target {
+			t.Errorf("%s: TargetAddr = %q, want %q", tc.dsn, got, tc.target)
+		}
+		if got := db.DSNVia("127.0.0.1:7"); got != tc.via {
+			t.Errorf("%s: DSNVia = %q, want %q", tc.dsn, got, tc.via)
+		}
+		if got := db.DSNAs("r"); got != tc.asR {
+			t.Errorf("%s: DSNAs = %q, want %q", tc.dsn, got, tc.asR)
+		}
 	}
 }

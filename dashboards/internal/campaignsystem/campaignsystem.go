@@ -85,20 +85,43 @@ func table(expr string) grafana.Query {
 	return grafana.Query{Expr: expr, Table: true}
 }
 
-// tableBy is a table query per expression, each summed by target and
-// labels, so that the merge transformation joins them into one row per
-// label set.
-func tableBy(labels string, exprs ...string) []grafana.Query {
-	qs := make([]grafana.Query, len(exprs))
-	for i, e := range exprs {
-		qs[i] = table(fmt.Sprintf("sum by (job, instance, %s) (%s)", labels, e))
+// sumBy sums expr by target and labels, so that the merge transformation
+// of a table joins several such queries into one row per label set.
+func sumBy(labels, expr string) string {
+	return fmt.Sprintf("sum by (job, instance, %s) (%s)", labels, expr)
+}
+
+// value is a value column of a table: its header and its query's
+// expression.
+type value struct {
+	header, expr string
+}
+
+// labelTable is a table of one row per target and label set, hiding
+// excluded: its columns are the instance, labels, then one per value in
+// order, named "Value #A", ... after the refIds grafana.NewPanel gives their
+// queries.
+func labelTable(title, description string, unit grafana.Unit, labels []grafana.Column, excluded []string, values ...value) *grafana.Panel {
+	cols := append([]grafana.Column{grafana.Col("instance", "Instance")}, labels...)
+	qs := make([]grafana.Query, len(values))
+	for i, v := range values {
+		cols = append(cols, grafana.Col(fmt.Sprintf("Value #%c", 'A'+i), v.header))
+		qs[i] = table(v.expr)
 	}
-	return qs
+	return grafana.Table(title, description, unit, cols, excluded, qs...)
 }
 
 // stat is a stat panel that says so when it has no data.
 func stat(title, description string, unit grafana.Unit, colorMode string, thresholds *grafana.Thresholds, q grafana.Query) *grafana.Panel {
 	return grafana.Stat(title, description, unit, colorMode, noValue, thresholds, q)
+}
+
+// records is the overview stat of the exact row count of relation, whose
+// rows the description says.
+func records(title, relation, rows string) *grafana.Panel {
+	return stat(title, rows+". Exact count, as in the maintenance guide's dashboard query.", grafana.UnitShort, grafana.StatPlain, grafana.Steps("text"),
+		series(sel("campaign_records", `relation="`+relation+`"`), "{{instance}}")).
+		Size(4, 4)
 }
 
 // checksIn counts the health and attribution checks whose status is status.
@@ -211,18 +234,10 @@ func rows() []*grafana.Row {
 			stat("Analysis view query time", "Time a full count over revenue_attribution_analysis took in the last performance self-test. GOOD below 5 s.", grafana.UnitSeconds, grafana.StatValue, slowSteps(analysisViewSlowSeconds),
 				series(sel("campaign_performance_duration_seconds", `measurement="Analysis View Query"`), "{{instance}}")).
 				Size(4, 4),
-			stat("Campaigns", "Rows in campaigns. Exact count, as in the maintenance guide's dashboard query.", grafana.UnitShort, grafana.StatPlain, grafana.Steps("text"),
-				series(sel("campaign_records", `relation="campaigns"`), "{{instance}}")).
-				Size(4, 4),
-			stat("Dates", "Rows in dim_date. Exact count, as in the maintenance guide's dashboard query.", grafana.UnitShort, grafana.StatPlain, grafana.Steps("text"),
-				series(sel("campaign_records", `relation="dim_date"`), "{{instance}}")).
-				Size(4, 4),
-			stat("Holidays", "Rows in holidays. Exact count, as in the maintenance guide's dashboard query.", grafana.UnitShort, grafana.StatPlain, grafana.Steps("text"),
-				series(sel("campaign_records", `relation="holidays"`), "{{instance}}")).
-				Size(4, 4),
-			stat("Attribution records", "Rows in the revenue_attribution_analysis view: one per (attribution_date, campaign_id) with attributed orders. Exact count, as in the maintenance guide's dashboard query.", grafana.UnitShort, grafana.StatPlain, grafana.Steps("text"),
-				series(sel("campaign_records", `relation="revenue_attribution_analysis"`), "{{instance}}")).
-				Size(4, 4),
+			records("Campaigns", "campaigns", "Rows in campaigns"),
+			records("Dates", "dim_date", "Rows in dim_date"),
+			records("Holidays", "holidays", "Rows in holidays"),
+			records("Attribution records", "revenue_attribution_analysis", "Rows in the revenue_attribution_analysis view: one per (attribution_date, campaign_id) with attributed orders"),
 		),
 		grafana.NewRow("Health checks",
 			grafana.StateTimeline("Health check status", "Status of every row of check_campaign_system_health() over time. Campaign ID Integrity FAILs on dim_date rows pointing to a missing campaign; Holiday Sync Status WARNs on holiday dates not flagged in dim_date; Campaign Overlaps is always INFO. OTHER is a status outside PASS/INFO/WARNING/FAIL.", grafana.Steps("green"), statusMapping,
@@ -291,16 +306,15 @@ func rows() []*grafana.Row {
 				Size(6, 4),
 		),
 		grafana.NewRow("Tables",
-			grafana.Table("Table statistics", "Per monitored table: live and dead rows, total relation size (table, indexes and TOAST), and time since the last ANALYZE and VACUUM (manual or automatic). Empty age cells mean never.", grafana.UnitShort,
-				[]grafana.Column{grafana.Col("instance", "Instance"), grafana.Col("schema", "Schema"), grafana.Col("table", "Table"), grafana.Col("Value #A", "Live rows"), grafana.Col("Value #B", "Dead rows"), grafana.Col("Value #C", "Size"), grafana.Col("Value #D", "Since last analyze"), grafana.Col("Value #E", "Since last vacuum")},
+			labelTable("Table statistics", "Per monitored table: live and dead rows, total relation size (table, indexes and TOAST), and time since the last ANALYZE and VACUUM (manual or automatic). Empty age cells mean never.", grafana.UnitShort,
+				[]grafana.Column{grafana.Col("schema", "Schema"), grafana.Col("table", "Table")},
 				[]string{"Time", "job"},
-				tableBy("schema, table",
-					sel("campaign_table_live_rows"),
-					sel("campaign_table_dead_rows"),
-					sel("campaign_table_size_bytes"),
-					fmt.Sprintf("time() - (%s > 0)", sel("campaign_table_last_analyze_timestamp_seconds")),
-					fmt.Sprintf("time() - (%s > 0)", sel("campaign_table_last_vacuum_timestamp_seconds")),
-				)...).SortBy("Size", true).
+				value{"Live rows", sumBy("schema, table", sel("campaign_table_live_rows"))},
+				value{"Dead rows", sumBy("schema, table", sel("campaign_table_dead_rows"))},
+				value{"Size", sumBy("schema, table", sel("campaign_table_size_bytes"))},
+				value{"Since last analyze", sumBy("schema, table", fmt.Sprintf("time() - (%s > 0)", sel("campaign_table_last_analyze_timestamp_seconds")))},
+				value{"Since last vacuum", sumBy("schema, table", fmt.Sprintf("time() - (%s > 0)", sel("campaign_table_last_vacuum_timestamp_seconds")))},
+			).SortBy("Size", true).
 				Override(grafana.ByName("Size", grafana.UnitOf(grafana.UnitBytes))).
 				Override(grafana.ByName("Since last analyze", grafana.UnitOf(grafana.UnitSeconds))).
 				Override(grafana.ByName("Since last vacuum", grafana.UnitOf(grafana.UnitSeconds))).
@@ -323,15 +337,14 @@ func rows() []*grafana.Row {
 				Size(12, 8),
 		),
 		grafana.NewRow("Indexes",
-			grafana.Table("Index usage", "Per index of the monitored tables: scans, tuples read and fetched since statistics were last reset, and size. Never-scanned indexes are red: candidates for removal, or a sign that queries miss them; idx_campaigns_date_range and idx_dim_date_campaign_id are expected to be used.", grafana.UnitShort,
-				[]grafana.Column{grafana.Col("instance", "Instance"), grafana.Col("schema", "Schema"), grafana.Col("table", "Table"), grafana.Col("index", "Index"), grafana.Col("Value #A", "Scans"), grafana.Col("Value #B", "Tuples read"), grafana.Col("Value #C", "Tuples fetched"), grafana.Col("Value #D", "Size")},
+			labelTable("Index usage", "Per index of the monitored tables: scans, tuples read and fetched since statistics were last reset, and size. Never-scanned indexes are red: candidates for removal, or a sign that queries miss them; idx_campaigns_date_range and idx_dim_date_campaign_id are expected to be used.", grafana.UnitShort,
+				[]grafana.Column{grafana.Col("schema", "Schema"), grafana.Col("table", "Table"), grafana.Col("index", "Index")},
 				[]string{"Time", "job"},
-				tableBy("schema, table, index",
-					sel("campaign_index_scans_total"),
-					sel("campaign_index_tuples_read_total"),
-					sel("campaign_index_tuples_fetched_total"),
-					sel("campaign_index_size_bytes"),
-				)...).SortBy("Scans", false).
+				value{"Scans", sumBy("schema, table, index", sel("campaign_index_scans_total"))},
+				value{"Tuples read", sumBy("schema, table, index", sel("campaign_index_tuples_read_total"))},
+				value{"Tuples fetched", sumBy("schema, table, index", sel("campaign_index_tuples_fetched_total"))},
+				value{"Size", sumBy("schema, table, index", sel("campaign_index_size_bytes"))},
+			).SortBy("Scans", false).
 				Override(grafana.ByName("Scans", grafana.CellsOf("color-background", "basic"), grafana.ThresholdsOf(grafana.Steps("red", grafana.At(1, "transparent"))))).
 				Override(grafana.ByName("Size", grafana.UnitOf(grafana.UnitBytes))).
 				Size(16, 9),
@@ -387,13 +400,14 @@ or
 			grafana.TimeSeries("Scrape duration", "How long Prometheus's scrape of the exporter took. Compare with the scrape timeout.", grafana.UnitSeconds, nil,
 				series(sel("scrape_duration_seconds"), "{{instance}}")).
 				Size(12, 8),
-			grafana.Table("Collectors", "Per collector: success of the last scrape, duration of the last database run, and when its data was last fetched successfully.", grafana.UnitShort,
-				[]grafana.Column{grafana.Col("instance", "Instance"), grafana.Col("collector", "Collector"), grafana.Col("Value #A", "Success"), grafana.Col("Value #B", "Duration"), grafana.Col("Value #C", "Last success"), grafana.Col("Value #D", "Data age")},
+			labelTable("Collectors", "Per collector: success of the last scrape, duration of the last database run, and when its data was last fetched successfully.", grafana.UnitShort,
+				[]grafana.Column{grafana.Col("collector", "Collector")},
 				[]string{"Time", "job"},
-				table(fmt.Sprintf("sum by (job, instance, collector) (%s)", sel("campaign_collector_success"))),
-				table(fmt.Sprintf("sum by (job, instance, collector) (%s)", sel("campaign_collector_duration_seconds"))),
-				table(fmt.Sprintf("sum by (job, instance, collector) (%s) * 1000", sel("campaign_collector_last_success_timestamp_seconds"))),
-				table(fmt.Sprintf("sum by (job, instance, collector) (time() - %s)", sel("campaign_collector_last_success_timestamp_seconds")))).SortBy("Collector", false).
+				value{"Success", sumBy("collector", sel("campaign_collector_success"))},
+				value{"Duration", sumBy("collector", sel("campaign_collector_duration_seconds"))},
+				value{"Last success", sumBy("collector", sel("campaign_collector_last_success_timestamp_seconds")) + " * 1000"}, // ms, for the dateTime unit
+				value{"Data age", sumBy("collector", fmt.Sprintf("time() - %s", sel("campaign_collector_last_success_timestamp_seconds")))},
+			).SortBy("Collector", false).
 				Override(grafana.ByName("Success", grafana.UnitOf(grafana.UnitNone), grafana.MappingsOf(successMapping), grafana.CellsOf("color-text", ""))).
 				Override(grafana.ByName("Duration", grafana.UnitOf(grafana.UnitSeconds))).
 				Override(grafana.ByName("Last success", grafana.UnitOf(grafana.UnitDateTime))).
@@ -401,12 +415,13 @@ or
 				Size(24, 8),
 		),
 		grafana.NewRow("Maintenance and pg_cron",
-			grafana.Table("pg_cron jobs", "Each pg_cron job's latest run (label cron_job: pg_cron's own job name; a label named job would be overwritten by Prometheus). Last run OK is 0 when the latest run failed (CampaignCronJobFailed); the ages show a job that stopped (CampaignCronJobMissed). Empty where pg_cron is not installed.", grafana.UnitSeconds,
-				[]grafana.Column{grafana.Col("instance", "Instance"), grafana.Col("cron_job", "Job"), grafana.Col("Value #A", "Last run OK"), grafana.Col("Value #B", "Since last run"), grafana.Col("Value #C", "Since last success")},
+			labelTable("pg_cron jobs", "Each pg_cron job's latest run (label cron_job: pg_cron's own job name; a label named job would be overwritten by Prometheus). Last run OK is 0 when the latest run failed (CampaignCronJobFailed); the ages show a job that stopped (CampaignCronJobMissed). Empty where pg_cron is not installed.", grafana.UnitSeconds,
+				[]grafana.Column{grafana.Col("cron_job", "Job")},
 				[]string{"Time", "__name__", "job"},
-				table(sel("campaign_cron_job_last_run_success")),
-				table(fmt.Sprintf("time() - %s", sel("campaign_cron_job_last_run_timestamp_seconds"))),
-				table(fmt.Sprintf("time() - %s", sel("campaign_cron_job_last_success_timestamp_seconds")))).SortBy("Job", false).
+				value{"Last run OK", sel("campaign_cron_job_last_run_success")},
+				value{"Since last run", fmt.Sprintf("time() - %s", sel("campaign_cron_job_last_run_timestamp_seconds"))},
+				value{"Since last success", fmt.Sprintf("time() - %s", sel("campaign_cron_job_last_success_timestamp_seconds"))},
+			).SortBy("Job", false).
 				Override(grafana.ByName("Last run OK", grafana.UnitOf(grafana.UnitBoolYesNo), grafana.CellsOf("color-background", ""), grafana.ThresholdsOf(grafana.Steps("red", grafana.At(1, "green"))))).
 				Size(16, 7),
 			stat("Stale campaign dates", "dim_date rows whose campaign_id is not the primary campaign the campaign trigger would set now (orphans excluded). Not 0: CampaignDimDateStaleCampaign.", grafana.UnitShort, grafana.StatBackground, grafana.Steps("green", grafana.At(1, "red")),
