@@ -6,8 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/campaign-exporter/campaign_exporter/internal/pgtest"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/common/expfmt"
 )
@@ -19,8 +18,8 @@ func TestWideQueriesExtendTheCollectorsQueries(t *testing.T) {
 	db := scenarioDB(t)
 	db.Exec(t, "SELECT campaign_inject_faults()")
 	for _, f := range CheckFunctions {
-		narrowRows, fields := queryAll(t, db.Pool, f.query)
-		wideRows, wideFields := queryAll(t, db.Pool, f.wide)
+		narrowRows, fields := pgtest.Values(t, db.Pool, f.query)
+		wideRows, wideFields := pgtest.Values(t, db.Pool, f.wide)
 		for i, fd := range fields {
 			if wideFields[i].Name != fd.Name || wideFields[i].DataTypeOID != fd.DataTypeOID {
 				t.Errorf("%s: wide column %d is %s, the collector's is %s", f.Collector, i, wideFields[i].Name, fd.Name)
@@ -87,28 +86,6 @@ func TestRecorderKeepsRowsAndMetrics(t *testing.T) {
 	if _, ok := rec.Rows("performance"); ok {
 		t.Error("performance rows recorded though it never ran")
 	}
-}
-
-// queryAll runs query and returns its rows' values and its columns.
-func queryAll(t *testing.T, pool *pgxpool.Pool, query string) ([][]any, []pgconn.FieldDescription) {
-	t.Helper()
-	rows, err := pool.Query(context.Background(), query)
-	if err != nil {
-		t.Fatalf("%v\n%s", err, query)
-	}
-	defer rows.Close()
-	var all [][]any
-	for rows.Next() {
-		v, err := rows.Values()
-		if err != nil {
-			t.Fatal(err)
-		}
-		all = append(all, v)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatalf("%v\n%s", err, query)
-	}
-	return all, rows.FieldDescriptions()
 }
 
 func exposition(t *testing.T, c prometheus.Collector) string {

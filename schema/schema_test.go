@@ -44,17 +44,9 @@ type querier interface {
 // rowsOf runs a query and returns its rows as strings ("NULL" for NULL).
 func rowsOf(t testing.TB, q querier, sql string, args ...any) [][]string {
 	t.Helper()
-	rows, err := q.Query(ctx, sql, args...)
-	if err != nil {
-		t.Fatalf("%s: %v", sql, err)
-	}
-	defer rows.Close()
-	var out [][]string
-	for rows.Next() {
-		vals, err := rows.Values()
-		if err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
+	values, _ := pgtest.Values(t, q, sql, args...)
+	var out [][]string // nil for no rows
+	for _, vals := range values {
 		row := make([]string, len(vals))
 		for i, v := range vals {
 			if v == nil {
@@ -64,9 +56,6 @@ func rowsOf(t testing.TB, q querier, sql string, args ...any) [][]string {
 			}
 		}
 		out = append(out, row)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatalf("%s: %v", sql, err)
 	}
 	return out
 }

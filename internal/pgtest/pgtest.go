@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -295,4 +296,32 @@ BEGIN
 END $$;`, seconds)); err != nil {
 		tb.Fatalf("pgtest: slow health check: %v", err)
 	}
+}
+
+// Querier is what Values reads from: a pool, a connection or a transaction.
+type Querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// Values runs sql and returns every row's values and the result's columns,
+// failing t, with the statement, on any error.
+func Values(t testing.TB, q Querier, sql string, args ...any) ([][]any, []pgconn.FieldDescription) {
+	t.Helper()
+	rows, err := q.Query(context.Background(), sql, args...)
+	if err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	defer rows.Close()
+	var all [][]any
+	for rows.Next() {
+		v, err := rows.Values()
+		if err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+		all = append(all, v)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+	return all, rows.FieldDescriptions()
 }
