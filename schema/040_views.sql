@@ -13,7 +13,9 @@
 -- (010_tables.sql) per day, index-only. Written as a GROUP BY over orders
 -- joined to dim_date, the same pass was planned as a parallel sequential
 -- scan of the whole table: at 1M orders 2 to 4 times the time, on every
--- core (the inventory and performance collectors each count this view).
+-- core. Counting the view (the inventory collector, the performance
+-- self-test) reads no day's aggregate, only whether the day has a revenue
+-- order: 16 ms instead of 48 at 1M orders, 19 instead of 716 at 10M.
 --
 -- Attribution runs over the date dimension: a day's orders are attributed
 -- only if the day has a dim_date row. A date missing from dim_date (never
@@ -63,14 +65,23 @@ SELECT d.order_date AS attribution_date,
 FROM (
     SELECT dd.date AS order_date, o.order_count, o.order_revenue
     FROM dim_date dd
-    CROSS JOIN LATERAL (
+    -- One row for every day (an aggregate without GROUP BY), so that a
+    -- query that reads none of its columns, such as count(*), has the join
+    -- removed by the planner and never aggregates.
+    LEFT JOIN LATERAL (
         SELECT count(*) AS order_count, sum(o.total_amount) AS order_revenue
         FROM orders o
         WHERE o.order_date = dd.date
           AND o.status IN ('paid', 'processing', 'shipped', 'delivered', 'completed')
           AND o.total_amount IS NOT NULL
-    ) AS o
-    -- Days with revenue orders only.
-    WHERE o.order_count > 0
+    ) AS o ON true
+    -- Days with revenue orders only: one probe of the index a day.
+    WHERE EXISTS (
+        SELECT 1
+        FROM orders x
+        WHERE x.order_date = dd.date
+          AND x.status IN ('paid', 'processing', 'shipped', 'delivered', 'completed')
+          AND x.total_amount IS NOT NULL
+    )
 ) AS d
 LEFT JOIN campaigns c ON c.start_date <= d.order_date AND c.end_date >= d.order_date;
