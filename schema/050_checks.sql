@@ -71,8 +71,8 @@ SET enable_seqscan = off
 -- No parallel workers, whoever calls it (psql at the server's defaults, or
 -- the exporter with --db.parallel-workers): the workers of a parallel
 -- index-only scan take the index a page at a time from each other, and on
--- two cores it took 1.9 s against 1.1 s for one process at 10M orders
--- (0.17 s against 0.07 s at 1M), on top of the cores it took from the
+-- two cores it took 1.5 s against 0.6 s for one process at 10M orders
+-- (0.17 s against 0.07 s at 1M), while taking three processes from the
 -- database's own work, for a check that runs every few minutes.
 SET max_parallel_workers_per_gather = 0
 -- Nor JIT: at 10M orders the planner's cost passes jit_above_cost, and
