@@ -406,7 +406,7 @@ func TestManyTargetsStayWithinTheConnectionBound(t *testing.T) {
 	p := exportertest.Start(t, []string{"DATA_SOURCE_NAME="}, "--config.file="+cfg,
 		"--db.max-connections-total=5", "--db.max-connections-per-host=4", "--db.idle-timeout=1s")
 
-	sampler := sampleSessions(db)
+	sampler := exportertest.SampleSessions(db)
 	var wg sync.WaitGroup
 	down := make(chan string, targets)
 	for i := range targets {
@@ -437,7 +437,7 @@ func TestManyTargetsStayWithinTheConnectionBound(t *testing.T) {
 	for d := range down {
 		t.Errorf("target %s", d)
 	}
-	peak, err := sampler.finish()
+	peak, err := sampler.Finish()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,16 +38,6 @@ func failing(series map[string]float64) []string {
 	return exportertest.Failing(series, binaryCollectors)
 }
 
-// sessionSampler is exportertest's session sampler, under the name the
-// fault and hardening tests use.
-type sessionSampler struct{ *exportertest.SessionSampler }
-
-func sampleSessions(db *pgtest.DB) sessionSampler {
-	return sessionSampler{exportertest.SampleSessions(db)}
-}
-
-func (s sessionSampler) finish() (int, error) { return s.Finish() }
-
 func exporterSessions(t *testing.T, db *pgtest.DB, extra string) int {
 	t.Helper()
 	var n int
@@ -77,7 +67,7 @@ func TestBinaryUnderFaults(t *testing.T) {
 		args = append(args, "--collector."+n+".min-interval=0")
 	}
 	p := exportertest.Start(t, []string{"DATA_SOURCE_NAME=" + db.DSNVia(proxy.Addr)}, args...)
-	sampler := sampleSessions(db)
+	sampler := exportertest.SampleSessions(db)
 
 	// Down at start: answered at once, up 0.
 	m, took := scrapeBinary(t, p, 10*time.Second)
@@ -136,7 +126,7 @@ ALTER FUNCTION check_campaign_system_health_orig() RENAME TO check_campaign_syst
 	// Resume, everything is back.
 	// Stalled connections linger on the server until Resume: the bound is
 	// checked up to here.
-	maxSeen, err := sampler.finish()
+	maxSeen, err := sampler.Finish()
 	if err != nil {
 		t.Errorf("sampling sessions: %v", err)
 	}
