@@ -9,7 +9,7 @@ import (
 )
 
 func init() {
-	// Counting the attribution view reads every qualifying order: cached.
+	// Exact counts grow with the tables, the view's with dim_date: cached.
 	registerCollector("inventory", true, 5*time.Minute, func(Options) Collector { return collectorFunc(updateInventory) })
 }
 

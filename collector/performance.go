@@ -7,7 +7,8 @@ import (
 )
 
 func init() {
-	// The self-test runs the attribution and counts the whole view: cached.
+	// The self-test runs an attribution and times a count of the view, work
+	// for the database done to measure it: cached.
 	registerCollector("performance", true, 5*time.Minute, func(Options) Collector { return performanceRows })
 }
 
