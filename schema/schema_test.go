@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -605,6 +606,36 @@ func TestMonitorSystemPerformance(t *testing.T) {
 	db := pgtest.New(t)
 	rows := rowsOf(t, db.Pool, `SELECT metric_name, (execution_time_ms >= 0 AND execution_time_ms < 1000)::text, status FROM monitor_system_performance()`)
 	equal(t, "rows", rows, [][]string{{"Attribution Calculation", "true", "GOOD"}, {"Analysis View Query", "true", "GOOD"}})
+}
+
+// TestCountingTheViewSkipsTheAggregates: a count of
+// revenue_attribution_analysis (the inventory collector, the performance
+// self-test) is planned without the view's per-day aggregate of the orders,
+// which only reading its columns needs: one Aggregate node, the count's. A
+// change to the view that brings the per-day aggregate back into the count
+// fails here. The full read is the control: it has both.
+func TestCountingTheViewSkipsTheAggregates(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	db.ApplyFile(t, generateFile)
+	mustExec(t, db.Pool, `SELECT campaign_demo_generate(0.01)`)
+	mustExec(t, db.Pool, `ANALYZE`)
+	node := regexp.MustCompile(`^\s*(->\s+)?Aggregate\b`)
+	aggregates := func(query string) int {
+		n := 0
+		for _, line := range rowsOf(t, db.Pool, "EXPLAIN (COSTS OFF) "+query) {
+			if node.MatchString(line[0]) {
+				n++
+			}
+		}
+		return n
+	}
+	if n := aggregates(`SELECT count(*) FROM revenue_attribution_analysis`); n != 1 {
+		t.Errorf("counting the view is planned with %d Aggregate nodes, want 1 (the count's)", n)
+	}
+	if n := aggregates(`SELECT sum(total_attributed_revenue) FROM revenue_attribution_analysis`); n < 2 {
+		t.Errorf("reading the view's revenue is planned with %d Aggregate nodes: the test cannot tell a count that aggregates the days", n)
+	}
 }
 
 // TestChecksRunReadOnly runs what the exporter runs the way it runs it.
