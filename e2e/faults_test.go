@@ -91,6 +91,7 @@ const (
 	procLegacy     = "### Clear the legacy campaign names (每月維護: 清理孤立記錄)"
 	procWeekly     = "### Weekly maintenance (每週維護)"
 	procAnalyze    = "### Refresh the statistics (重建統計資訊)"
+	procVacuum     = "### Vacuum the tables (清理無效資料列)"
 	procCronJob    = "### Repair the attribution refresh job (建立自動更新機制)"
 	procHolidayHow = "### Test the holiday synchronisation (手動測試同步)"
 	procRestore    = "### Restore from a backup (資料還原)"
@@ -229,6 +230,12 @@ var faultCases = []faultCase{
 		inject:     `SELECT campaign_fault_table_never_analyzed()`,
 		want:       []wantAlert{warn("CampaignTableNotAnalyzed", map[string]string{"table": "orders"})},
 		procedures: []string{procAnalyze},
+	},
+	{
+		name:       "dim_date_bloat",
+		inject:     `SELECT campaign_fault_dim_date_bloat()`,
+		want:       []wantAlert{warn("CampaignTableDeadRowsHigh", map[string]string{"table": "dim_date"})},
+		procedures: []string{procAnalyze, procVacuum},
 	},
 	{
 		name:       "unknown_status",

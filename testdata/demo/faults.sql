@@ -261,6 +261,11 @@ $$;
 --   table): 100 rows copied from the first orders, never analyzed. Revenue
 --   grows by their amount; every check stays PASS.
 --
+-- campaign_fault_dim_date_bloat()
+--   A campaign reshuffle rewrote every dim_date row twice while autovacuum
+--   was off on dim_date: two dead rows per live one, none vacuumed. The
+--   values are unchanged; every check stays PASS.
+--
 -- campaign_fault_unknown_status()
 --   A DBA adds a check to check_campaign_system_health(): "Legacy Campaign
 --   Names", status ERROR while dim_date rows carry the legacy campaign_name
@@ -398,6 +403,17 @@ BEGIN
     FROM orders o
     ORDER BY o.id
     LIMIT 100;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION campaign_fault_dim_date_bloat()
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    ALTER TABLE dim_date SET (autovacuum_enabled = false);
+    UPDATE dim_date SET campaign_id = campaign_id;
+    UPDATE dim_date SET campaign_id = campaign_id;
 END
 $$;
 
