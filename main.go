@@ -67,7 +67,7 @@ func run(args []string) (int, error) {
 		readHeader     = collector.DurationFlag(app, "web.read-header-timeout", "Close a connection whose request headers take longer than this.", "10s")
 		configFile     = app.Flag("config.file", "Multi-target config file: its targets are served on /probe?target=NAME.").String()
 		dsnFile        = app.Flag("db.dsn-file", "File holding the data source name; else the DATA_SOURCE_NAME environment variable.").String()
-		maxConns       = app.Flag("db.max-connections", "Most connections open to one database at once.").Default("3").Int32()
+		maxConns       = app.Flag("db.max-connections", "Most connections open to one database at once.").Default("2").Int32()
 		maxConnsTotal  = app.Flag("db.max-connections-total", "Most connections open across all targets at once (0: no bound).").Default("20").Int()
 		maxConnsHost   = app.Flag("db.max-connections-per-host", "Most connections open to one server address across all targets at once (0: no bound).").Default("10").Int()
 		idleTimeout    = collector.DurationFlag(app, "db.idle-timeout", "Close a database connection unused this long.", "30s")

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/campaign-exporter/campaign_exporter/queries"
+	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -25,10 +26,22 @@ var (
 )
 
 // updateOrders reports the maintenance guide's order-integrity diagnosis.
+//
+// The query runs with sequential scans off, in a transaction of its own (one
+// round trip), as check_attribution_quality() runs its own total: with the
+// reference schema's covering index idx_orders_revenue_by_date it then
+// reads the index alone, half the work of reading orders, which the planner
+// would otherwise prefer by a hair on a narrow orders table. Without such
+// an index the sequential scan still runs, as the only plan.
 func updateOrders(ctx context.Context, db Querier, ch chan<- prometheus.Metric) error {
 	var total, nulls int64
 	var revenue string
-	if err := db.QueryRow(ctx, ordersQuery).Scan(&total, &revenue, &nulls); err != nil {
+	b := &pgx.Batch{}
+	b.Queue("BEGIN READ ONLY")
+	b.Queue("SET LOCAL enable_seqscan = off")
+	b.Queue(ordersQuery).QueryRow(func(r pgx.Row) error { return r.Scan(&total, &revenue, &nulls) })
+	b.Queue("COMMIT")
+	if err := db.SendBatch(ctx, b).Close(); err != nil {
 		return err
 	}
 	rev, err := parseNumeric(revenue)

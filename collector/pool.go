@@ -35,7 +35,7 @@ type PoolOptions struct {
 }
 
 // DefaultPoolOptions are the flags' defaults.
-var DefaultPoolOptions = PoolOptions{MaxConns: 3, StatementTimeout: 30 * time.Second, LockTimeout: 2 * time.Second, IdleTimeout: 30 * time.Second}
+var DefaultPoolOptions = PoolOptions{MaxConns: 2, StatementTimeout: 30 * time.Second, LockTimeout: 2 * time.Second, IdleTimeout: 30 * time.Second}
 
 // maxParallelWorkers is PostgreSQL's own upper bound of
 // max_parallel_workers_per_gather.
@@ -337,6 +337,18 @@ func (p *Pool) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 	return slotRow{row: c.QueryRow(ctx, sql, args...), done: func() { p.put(c, true) }}
 }
 
+// SendBatch runs b's statements in one round trip, on a connection held
+// until the results are closed. A batch that leaves its transaction open
+// (a statement failed before its COMMIT) costs the connection: the pool
+// closes it rather than hand it on mid-transaction.
+func (p *Pool) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	c, err := p.conn(ctx)
+	if err != nil {
+		return pgx.FailedBatchResults(b, err)
+	}
+	return &slotBatch{BatchResults: c.SendBatch(ctx, b), done: sync.OnceFunc(func() { p.put(c, true) })}
+}
+
 // Ping checks that the database answers.
 func (p *Pool) Ping(ctx context.Context) error {
 	c, err := p.conn(ctx)
@@ -402,6 +414,17 @@ func (r slotRow) Scan(dest ...any) error {
 type errRow struct{ err error }
 
 func (r errRow) Scan(...any) error { return r.err }
+
+// slotBatch gives its connection back once the results are closed.
+type slotBatch struct {
+	pgx.BatchResults
+	done func()
+}
+
+func (b *slotBatch) Close() error {
+	defer b.done()
+	return b.BatchResults.Close()
+}
 
 // ConnLimiter bounds the connections that every pool sharing it holds open,
 // in total and per server address, so that an exporter of many targets

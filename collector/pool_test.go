@@ -2,10 +2,12 @@ package collector
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/campaign-exporter/campaign_exporter/internal/pgtest"
+	"github.com/jackc/pgx/v5"
 )
 
 // TestPoolSessionSettings: every session the pool opens is read-only, has
@@ -91,4 +93,51 @@ func TestAbandonedDialOpensNoConnection(t *testing.T) {
 	if n := waiting.pool.Stat().TotalConns(); n != 0 {
 		t.Errorf("the abandoned query's pool has %d connections, want 0", n)
 	}
+}
+
+// TestPoolBatch: a batch's SET LOCAL ends with its transaction, and its
+// slot comes back whether its statements succeed or one fails before the
+// COMMIT; the next query never runs inside the failed transaction.
+func TestPoolBatch(t *testing.T) {
+	t.Parallel()
+	db := pgtest.NewEmpty(t)
+	pool, err := NewPool(db.DSN, PoolOptions{MaxConns: 1, StatementTimeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	outside := func() {
+		t.Helper()
+		var seqscan string
+		// One slot: this waits for the batch's, and fails at the deadline
+		// if it never comes back; inside the failed transaction it would
+		// fail with "current transaction is aborted".
+		if err := pool.QueryRow(ctx, `SELECT current_setting('enable_seqscan')`).Scan(&seqscan); err != nil {
+			t.Fatal(err)
+		}
+		if seqscan != "on" {
+			t.Errorf("after the batch: enable_seqscan %s, want on", seqscan)
+		}
+	}
+	batch := func(sql string) (string, error) {
+		var got string
+		b := &pgx.Batch{}
+		b.Queue("BEGIN READ ONLY")
+		b.Queue("SET LOCAL enable_seqscan = off")
+		b.Queue(sql).QueryRow(func(r pgx.Row) error { return r.Scan(&got) })
+		b.Queue("COMMIT")
+		return got, pool.SendBatch(ctx, b).Close()
+	}
+
+	got, err := batch(`SELECT current_setting('enable_seqscan')`)
+	if err != nil || got != "off" {
+		t.Errorf("inside the batch: enable_seqscan %q, %v; want off", got, err)
+	}
+	outside()
+	if _, err := batch(`SELECT 1/0`); err == nil || !strings.Contains(err.Error(), "division by zero") {
+		t.Errorf("a failing statement: got %v, want division by zero", err)
+	}
+	outside()
 }

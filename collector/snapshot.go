@@ -80,6 +80,11 @@ func (r *Recorder) QueryRow(ctx context.Context, sql string, args ...any) pgx.Ro
 	return r.db.QueryRow(ctx, sql, args...)
 }
 
+// SendBatch runs b unchanged.
+func (r *Recorder) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	return r.db.SendBatch(ctx, b)
+}
+
 // Ping pings the database.
 func (r *Recorder) Ping(ctx context.Context) error { return r.db.Ping(ctx) }
 

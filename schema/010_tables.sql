@@ -117,13 +117,15 @@ CREATE INDEX IF NOT EXISTS idx_dim_date_campaign_id ON dim_date (campaign_id);
 CREATE INDEX IF NOT EXISTS idx_holidays_date ON holidays (date, created_at, id);
 -- One day's orders (calculate_campaign_attributions, period comparisons).
 CREATE INDEX IF NOT EXISTS idx_orders_order_date ON orders (order_date);
--- The revenue orders (the statuses every revenue check counts, with an
--- amount) and their amounts, by day: check_attribution_quality() reads its
--- original total from it by an index-only scan, and
--- revenue_attribution_analysis each day's (so the check's attributed total
--- too), instead of reading the whole of orders. Its predicate must stay
--- the one the view and the check write.
+-- The orders of the statuses every revenue check counts, and their amounts,
+-- by day: check_attribution_quality() reads its original total from it by
+-- an index-only scan, revenue_attribution_analysis each day's (so the
+-- check's attributed total too), and the exporter's orders collector its
+-- counts, instead of reading the whole of orders. The orders with a NULL
+-- amount are in it for the collector, which counts them; the view and the
+-- check skip them as they read. Its predicate must stay the status list all
+-- three write.
 CREATE INDEX IF NOT EXISTS idx_orders_revenue_by_date ON orders (order_date) INCLUDE (total_amount)
-    WHERE status IN ('paid', 'processing', 'shipped', 'delivered', 'completed') AND total_amount IS NOT NULL;
+    WHERE status IN ('paid', 'processing', 'shipped', 'delivered', 'completed');
 -- Backup expiry and the exporter's expired-rows metric.
 CREATE INDEX IF NOT EXISTS idx_dim_date_backup_created_at ON dim_date_backup (created_at);

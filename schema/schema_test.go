@@ -22,6 +22,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/campaign-exporter/campaign_exporter/internal/pgtest"
+	"github.com/campaign-exporter/campaign_exporter/queries"
 )
 
 const (
@@ -636,6 +637,46 @@ func TestCountingTheViewSkipsTheAggregates(t *testing.T) {
 	if n := aggregates(`SELECT sum(total_attributed_revenue) FROM revenue_attribution_analysis`); n < 2 {
 		t.Errorf("reading the view's revenue is planned with %d Aggregate nodes: the test cannot tell a count that aggregates the days", n)
 	}
+}
+
+// TestOrdersQueryReadsTheCoveringIndex: the orders collector's query, run as
+// the collector runs it (sequential scans off), reads the covering index
+// idx_orders_revenue_by_date alone, which therefore must hold the revenue
+// orders with a NULL amount too; without the index it runs as a sequential
+// scan, with the same result.
+func TestOrdersQueryReadsTheCoveringIndex(t *testing.T) {
+	t.Parallel()
+	db := pgtest.New(t)
+	db.ApplyFile(t, generateFile)
+	mustExec(t, db.Pool, `SELECT campaign_demo_generate(0.01)`)
+	mustExec(t, db.Pool, `UPDATE orders SET total_amount = NULL WHERE id % 50 = 0`)
+	mustExec(t, db.Pool, `VACUUM ANALYZE orders`)
+	tx, err := db.Pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	mustExec(t, tx, `SET LOCAL enable_seqscan = off`)
+	query := queries.Get("orders")
+	plan := func() string {
+		var lines []string
+		for _, row := range rowsOf(t, tx, "EXPLAIN (COSTS OFF) "+query) {
+			lines = append(lines, row[0])
+		}
+		return strings.Join(lines, "\n")
+	}
+	withIndex, result := plan(), rowsOf(t, tx, query)
+	if !strings.Contains(withIndex, "Index Only Scan using idx_orders_revenue_by_date") || strings.Contains(withIndex, "Seq Scan") {
+		t.Errorf("with the covering index, the orders query is planned as\n%s", withIndex)
+	}
+	if result[0][2] == "0" {
+		t.Fatalf("no revenue order has a NULL amount: the test cannot tell an index without them: %v", result)
+	}
+	mustExec(t, tx, `DROP INDEX idx_orders_revenue_by_date`)
+	if without := plan(); !strings.Contains(without, "Seq Scan on orders") {
+		t.Errorf("without the covering index, the orders query is planned as\n%s", without)
+	}
+	equal(t, "the orders query without the index", rowsOf(t, tx, query), result)
 }
 
 // TestChecksRunReadOnly runs what the exporter runs the way it runs it.
