@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/campaign-exporter/campaign_exporter/internal/pgtest"
+	"github.com/go-kit/log"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
@@ -543,5 +544,38 @@ FROM dim_date d`, []any{&want, &orphans})
 	c := single{t, build("campaign_dates"), db.Pool}
 	if got := testutil.ToFloat64(c); got != float64(want) {
 		t.Errorf("stale rows %v, primary_campaign_on() finds %d", got, want)
+	}
+}
+
+// TestSimpleProtocol: every collector runs over the simple query protocol
+// (--db.simple-protocol, for pgbouncer in transaction mode), the orders
+// collector's batch included, with the same values as over the extended one.
+func TestSimpleProtocol(t *testing.T) {
+	t.Parallel()
+	db := scenarioDB(t)
+	var got [2]map[string]float64
+	for i, simple := range []bool{false, true} {
+		o := DefaultPoolOptions
+		o.SimpleProtocol = simple
+		pool, err := NewPool(db.DSN, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(pool.Close)
+		e, err := New(pool, Config{Collectors: allCollectors(), Options: DefaultOptions()}, log.NewNopLogger())
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[i] = scrape(t, context.Background(), e)
+	}
+	for _, n := range Names() {
+		if got[1][success(n)] != 1 {
+			t.Errorf("%s failed over the simple protocol", n)
+		}
+	}
+	for _, name := range []string{"campaign_orders", "campaign_orders_revenue", "campaign_orders_null_amount"} {
+		if got[0][name] != got[1][name] {
+			t.Errorf("%s: %v over the extended protocol, %v over the simple one", name, got[0][name], got[1][name])
+		}
 	}
 }

@@ -2,6 +2,7 @@ package collector
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -97,47 +98,54 @@ func TestAbandonedDialOpensNoConnection(t *testing.T) {
 
 // TestPoolBatch: a batch's SET LOCAL ends with its transaction, and its
 // slot comes back whether its statements succeed or one fails before the
-// COMMIT; the next query never runs inside the failed transaction.
+// COMMIT; the next query never runs inside the failed transaction. In
+// both protocols: the simple one (for pgbouncer) sends the batch as one
+// query string.
 func TestPoolBatch(t *testing.T) {
 	t.Parallel()
 	db := pgtest.NewEmpty(t)
-	pool, err := NewPool(db.DSN, PoolOptions{MaxConns: 1, StatementTimeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	outside := func() {
-		t.Helper()
-		var seqscan string
-		// One slot: this waits for the batch's, and fails at the deadline
-		// if it never comes back; inside the failed transaction it would
-		// fail with "current transaction is aborted".
-		if err := pool.QueryRow(ctx, `SELECT current_setting('enable_seqscan')`).Scan(&seqscan); err != nil {
-			t.Fatal(err)
-		}
-		if seqscan != "on" {
-			t.Errorf("after the batch: enable_seqscan %s, want on", seqscan)
-		}
-	}
-	batch := func(sql string) (string, error) {
-		var got string
-		b := &pgx.Batch{}
-		b.Queue("BEGIN READ ONLY")
-		b.Queue("SET LOCAL enable_seqscan = off")
-		b.Queue(sql).QueryRow(func(r pgx.Row) error { return r.Scan(&got) })
-		b.Queue("COMMIT")
-		return got, pool.SendBatch(ctx, b).Close()
-	}
+	for _, simple := range []bool{false, true} {
+		t.Run(fmt.Sprintf("simple protocol %t", simple), func(t *testing.T) {
+			pool, err := NewPool(db.DSN, PoolOptions{MaxConns: 1, StatementTimeout: 5 * time.Second, SimpleProtocol: simple})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer pool.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			outside := func() {
+				t.Helper()
+				var seqscan string
+				// One slot: this waits for the batch's, and fails at the
+				// deadline if it never comes back; inside the failed
+				// transaction it would fail with "current transaction is
+				// aborted".
+				if err := pool.QueryRow(ctx, `SELECT current_setting('enable_seqscan')`).Scan(&seqscan); err != nil {
+					t.Fatal(err)
+				}
+				if seqscan != "on" {
+					t.Errorf("after the batch: enable_seqscan %s, want on", seqscan)
+				}
+			}
+			batch := func(sql string) (string, error) {
+				var got string
+				b := &pgx.Batch{}
+				b.Queue("BEGIN READ ONLY")
+				b.Queue("SET LOCAL enable_seqscan = off")
+				b.Queue(sql).QueryRow(func(r pgx.Row) error { return r.Scan(&got) })
+				b.Queue("COMMIT")
+				return got, pool.SendBatch(ctx, b).Close()
+			}
 
-	got, err := batch(`SELECT current_setting('enable_seqscan')`)
-	if err != nil || got != "off" {
-		t.Errorf("inside the batch: enable_seqscan %q, %v; want off", got, err)
+			got, err := batch("-- a comment, as the query files have\nSELECT current_setting('enable_seqscan');")
+			if err != nil || got != "off" {
+				t.Errorf("inside the batch: enable_seqscan %q, %v; want off", got, err)
+			}
+			outside()
+			if _, err := batch(`SELECT 1/0`); err == nil || !strings.Contains(err.Error(), "division by zero") {
+				t.Errorf("a failing statement: got %v, want division by zero", err)
+			}
+			outside()
+		})
 	}
-	outside()
-	if _, err := batch(`SELECT 1/0`); err == nil || !strings.Contains(err.Error(), "division by zero") {
-		t.Errorf("a failing statement: got %v, want division by zero", err)
-	}
-	outside()
 }
