@@ -69,6 +69,21 @@ func eachRow(ctx context.Context, db Querier, sql string, args []any, dest []any
 	return err
 }
 
+// LocalBatch is sql in a read-only transaction of its own, after SET LOCAL
+// of each setting ("enable_seqscan = off"): one round trip, and the
+// settings end with the transaction. Read the result through the returned
+// query's callbacks.
+func LocalBatch(settings []string, sql string, args ...any) (*pgx.Batch, *pgx.QueuedQuery) {
+	b := &pgx.Batch{}
+	b.Queue("BEGIN READ ONLY")
+	for _, s := range settings {
+		b.Queue("SET LOCAL " + s)
+	}
+	q := b.Queue(sql, args...)
+	b.Queue("COMMIT")
+	return b, q
+}
+
 // newDesc describes the metric campaign_<subsystem>_<name> (campaign_<name>
 // without a subsystem).
 func newDesc(subsystem, name, help string, labels ...string) *prometheus.Desc {

@@ -36,11 +36,8 @@ var (
 func updateOrders(ctx context.Context, db Querier, ch chan<- prometheus.Metric) error {
 	var total, nulls int64
 	var revenue string
-	b := &pgx.Batch{}
-	b.Queue("BEGIN READ ONLY")
-	b.Queue("SET LOCAL enable_seqscan = off")
-	b.Queue(ordersQuery).QueryRow(func(r pgx.Row) error { return r.Scan(&total, &revenue, &nulls) })
-	b.Queue("COMMIT")
+	b, q := LocalBatch([]string{"enable_seqscan = off"}, ordersQuery)
+	q.QueryRow(func(r pgx.Row) error { return r.Scan(&total, &revenue, &nulls) })
 	if err := db.SendBatch(ctx, b).Close(); err != nil {
 		return err
 	}

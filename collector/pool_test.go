@@ -129,11 +129,8 @@ func TestPoolBatch(t *testing.T) {
 			}
 			batch := func(sql string) (string, error) {
 				var got string
-				b := &pgx.Batch{}
-				b.Queue("BEGIN READ ONLY")
-				b.Queue("SET LOCAL enable_seqscan = off")
-				b.Queue(sql).QueryRow(func(r pgx.Row) error { return r.Scan(&got) })
-				b.Queue("COMMIT")
+				b, q := LocalBatch([]string{"enable_seqscan = off"}, sql)
+				q.QueryRow(func(r pgx.Row) error { return r.Scan(&got) })
 				return got, pool.SendBatch(ctx, b).Close()
 			}
 

@@ -351,13 +351,8 @@ func read(pool *collector.Pool, q aloneQuery) (time.Duration, error) {
 			rows.Close()
 		}
 	} else {
-		b := &pgx.Batch{}
-		b.Queue("BEGIN READ ONLY")
-		for _, s := range q.local {
-			b.Queue("SET LOCAL " + s)
-		}
-		b.Queue(q.sql, q.args...).Query(readAll)
-		b.Queue("COMMIT")
+		b, bq := collector.LocalBatch(q.local, q.sql, q.args...)
+		bq.Query(readAll)
 		err = pool.SendBatch(context.Background(), b).Close()
 	}
 	if err != nil {
