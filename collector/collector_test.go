@@ -355,3 +355,40 @@ func TestReachabilityWindow(t *testing.T) {
 	proxy.Down()
 	check("collector run, database just went down", 0, true)
 }
+
+// TestRunsRankedByTheirOwnCost: the engine gives the pool's connections
+// to the runs that cost the most first, by what each run cost the last
+// time without the time it queued for a connection. On one connection, b
+// (a short pause, then a cheap query) queues behind a (a sleep) and ends
+// after it: ranked by its whole duration, it would go first the next time.
+func TestRunsRankedByTheirOwnCost(t *testing.T) {
+	t.Parallel()
+	db := pgtest.NewEmpty(t)
+	pool, err := NewPool(db.DSN, PoolOptions{MaxConns: 1, StatementTimeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	run := func(pause time.Duration, sql string) Collector {
+		return collectorFunc(func(ctx context.Context, db Querier, _ chan<- prometheus.Metric) error {
+			time.Sleep(pause) // a's query asks for the connection first
+			var ignored any
+			return db.QueryRow(ctx, sql).Scan(&ignored)
+		})
+	}
+	e := &Exporter{db: pool, logger: log.NewNopLogger(), pingWindow: reachabilityWindow}
+	a := newManaged("a", run(0, "SELECT pg_sleep(0.3)"), Settings{}, e.logger)
+	b := newManaged("b", run(20*time.Millisecond, "SELECT 1"), Settings{}, e.logger)
+	e.collectors = []*managed{a, b}
+	for _, p := range e.Snapshot(context.Background()).parts {
+		if !p.ok {
+			t.Fatalf("%s failed", p.m.name)
+		}
+	}
+	if st := b.current(); st.lastRunTook < a.current().lastRunTook {
+		t.Fatalf("b took %v, a %v: b did not queue behind a", st.lastRunTook, a.current().lastRunTook)
+	}
+	if ca, cb := a.expectedCost(), b.expectedCost(); ca <= cb || cb > 100*time.Millisecond {
+		t.Errorf("expected costs: a %v, b %v; want a's 300ms sleep first and b's pause and query well after", ca, cb)
+	}
+}

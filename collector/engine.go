@@ -185,12 +185,14 @@ func (e *Exporter) Snapshot(ctx context.Context) *Snapshot {
 }
 
 // expectedCost ranks collectors by how long a run will take: the last
-// run's duration, else (before any run) its built-in minimum interval,
+// run's cost (its duration less the time it waited for a connection, or a
+// cheap collector that queued behind the expensive ones would rank first
+// the next time), else (before any run) its built-in minimum interval,
 // which is long for the expensive collectors.
 func (m *managed) expectedCost() time.Duration {
 	st := m.current()
 	if st.hasRun {
-		return st.lastRunTook
+		return st.lastRunCost
 	}
 	return factories[m.name].intervalDefault
 }

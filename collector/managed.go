@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-kit/log"
@@ -41,6 +42,10 @@ type runState struct {
 	cachedAt    time.Time           // when that run started; zero: no cache
 	lastSuccess time.Time
 	lastRunTook time.Duration
+	// lastRunCost is lastRunTook without the time its queries waited for
+	// a connection: what the run itself costs, by which the engine orders
+	// the runs of a scrape.
+	lastRunCost time.Duration
 	hasRun      bool
 }
 
@@ -93,6 +98,8 @@ func (m *managed) execute(ctx context.Context, db Querier) ([]prometheus.Metric,
 		ctx, cancel = context.WithTimeout(ctx, m.settings.Timeout)
 		defer cancel()
 	}
+	var waited atomic.Int64
+	ctx = withConnWait(ctx, &waited)
 	start := time.Now()
 	metrics, err := retryIfLost(ctx, db, func() ([]prometheus.Metric, error) { return collect(ctx, m.c, db) })
 	took := time.Since(start)
@@ -111,6 +118,7 @@ func (m *managed) execute(ctx context.Context, db Querier) ([]prometheus.Metric,
 	st := *m.state
 	st.hasRun = true
 	st.lastRunTook = took
+	st.lastRunCost = took - time.Duration(waited.Load())
 	if err == nil {
 		st.cached, st.cachedAt, st.lastSuccess = metrics, start, time.Now()
 	}

@@ -7,6 +7,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -279,10 +280,25 @@ func (p *Pool) shrink() bool {
 	return true
 }
 
+// connWaitKey carries a counter of the nanoseconds a run's queries spent
+// getting a connection (see withConnWait).
+type connWaitKey struct{}
+
+// withConnWait returns a context whose queries add to w the time they
+// spend getting a connection: waiting for a slot, for the limiter, or for
+// a dial. The engine subtracts it from a run's duration to rank the runs
+// of the next scrape by their own cost.
+func withConnWait(ctx context.Context, w *atomic.Int64) context.Context {
+	return context.WithValue(ctx, connWaitKey{}, w)
+}
+
 // conn takes a query slot and a connection. If the server refused a new
 // connection while the pool has others, it backs off to those and waits
 // for one of them.
 func (p *Pool) conn(ctx context.Context) (*pgxpool.Conn, error) {
+	if w, ok := ctx.Value(connWaitKey{}).(*atomic.Int64); ok {
+		defer func(start time.Time) { w.Add(int64(time.Since(start))) }(time.Now())
+	}
 	for attempt := 0; ; attempt++ {
 		if err := p.acquire(ctx); err != nil {
 			return nil, err
