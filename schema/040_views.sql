@@ -68,12 +68,15 @@ FROM (
     -- One row for every day (an aggregate without GROUP BY), so that a
     -- query that reads none of its columns, such as count(*), has the join
     -- removed by the planner and never aggregates.
+    -- The aggregates skip the NULL amounts themselves (count of the
+    -- column, not count(*)): a filter on the amount would be evaluated for
+    -- every order the index holds, about a tenth of the check's time at
+    -- 10M orders.
     LEFT JOIN LATERAL (
-        SELECT count(*) AS order_count, sum(o.total_amount) AS order_revenue
+        SELECT count(o.total_amount) AS order_count, sum(o.total_amount) AS order_revenue
         FROM orders o
         WHERE o.order_date = dd.date
           AND o.status IN ('paid', 'processing', 'shipped', 'delivered', 'completed')
-          AND o.total_amount IS NOT NULL
     ) AS o ON true
     -- Days with revenue orders only: one probe of the index a day.
     WHERE EXISTS (

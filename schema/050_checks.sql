@@ -83,10 +83,10 @@ AS $$
 BEGIN
     RETURN QUERY
     WITH original AS (
+        -- sum() skips the NULL amounts, without a filter on every order.
         SELECT coalesce(sum(o.total_amount), 0) AS revenue
         FROM orders o
         WHERE o.status IN ('paid', 'processing', 'shipped', 'delivered', 'completed')
-          AND o.total_amount IS NOT NULL
     ), attributed AS (
         -- Average share over attributed order-campaign pairs: each view row
         -- stands for order_count pairs with the same share.
