@@ -30,9 +30,10 @@ var (
 // The query runs with sequential scans off, in a transaction of its own (one
 // round trip), as check_attribution_quality() runs its own total: with the
 // reference schema's covering index idx_orders_revenue_by_date it then
-// reads the index alone, half the work of reading orders, which the planner
-// would otherwise prefer by a hair on a narrow orders table. Without such
-// an index the sequential scan still runs, as the only plan.
+// reads the index alone, half the work of reading orders. On a narrow
+// orders table the planner would otherwise read orders, priced a hair
+// cheaper. Without such an index the sequential scan still runs, as the
+// only plan.
 func updateOrders(ctx context.Context, db Querier, ch chan<- prometheus.Metric) error {
 	var total, nulls int64
 	var revenue string
