@@ -355,14 +355,23 @@ func (p *Pool) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 
 // SendBatch runs b's statements in one round trip, on a connection held
 // until the results are closed. A batch that leaves its transaction open
-// (a statement failed before its COMMIT) costs the connection: the pool
-// closes it rather than hand it on mid-transaction.
+// (a statement failed before its COMMIT) is rolled back before the
+// connection goes back: a query that fails on every scrape then keeps its
+// session instead of costing a new one each time. A connection that cannot
+// be rolled back is closed, never handed on mid-transaction.
 func (p *Pool) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
 	c, err := p.conn(ctx)
 	if err != nil {
 		return pgx.FailedBatchResults(b, err)
 	}
-	return &slotBatch{BatchResults: c.SendBatch(ctx, b), done: sync.OnceFunc(func() { p.put(c, true) })}
+	return &slotBatch{BatchResults: c.SendBatch(ctx, b), done: sync.OnceFunc(func() {
+		if pc := c.Conn().PgConn(); !pc.IsClosed() && !pc.IsBusy() && pc.TxStatus() != 'I' {
+			rctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			_, _ = c.Exec(rctx, "ROLLBACK")
+			cancel()
+		}
+		p.put(c, true)
+	})}
 }
 
 // Ping checks that the database answers.

@@ -98,9 +98,10 @@ func TestAbandonedDialOpensNoConnection(t *testing.T) {
 
 // TestPoolBatch: a batch's SET LOCAL ends with its transaction, and its
 // slot comes back whether its statements succeed or one fails before the
-// COMMIT; the next query never runs inside the failed transaction. In
-// both protocols: the simple one (for pgbouncer) sends the batch as one
-// query string.
+// COMMIT; the next query never runs inside the failed transaction, and
+// runs on the same session (a check that fails on every scrape must not
+// cost a new session each time). In both protocols: the simple one (for
+// pgbouncer) sends the batch as one query string.
 func TestPoolBatch(t *testing.T) {
 	t.Parallel()
 	db := pgtest.NewEmpty(t)
@@ -113,18 +114,25 @@ func TestPoolBatch(t *testing.T) {
 			defer pool.Close()
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
+			var session int32
 			outside := func() {
 				t.Helper()
 				var seqscan string
+				var pid int32
 				// One slot: this waits for the batch's, and fails at the
 				// deadline if it never comes back; inside the failed
 				// transaction it would fail with "current transaction is
 				// aborted".
-				if err := pool.QueryRow(ctx, `SELECT current_setting('enable_seqscan')`).Scan(&seqscan); err != nil {
+				if err := pool.QueryRow(ctx, `SELECT current_setting('enable_seqscan'), pg_backend_pid()`).Scan(&seqscan, &pid); err != nil {
 					t.Fatal(err)
 				}
 				if seqscan != "on" {
 					t.Errorf("after the batch: enable_seqscan %s, want on", seqscan)
+				}
+				if session == 0 {
+					session = pid
+				} else if pid != session {
+					t.Errorf("after the batch: session %d, want the pool's one session %d", pid, session)
 				}
 			}
 			batch := func(sql string) (string, error) {
