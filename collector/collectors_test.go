@@ -579,3 +579,65 @@ func TestSimpleProtocol(t *testing.T) {
 		}
 	}
 }
+
+// TestOrdersCollectorReadsTheCoveringIndex: the orders collector, run as a
+// scrape runs it, reads idx_orders_revenue_by_date and never scans orders,
+// by the server's own counters (a session's counters reach them when it
+// ends, so every session on the database is ended before each reading).
+func TestOrdersCollectorReadsTheCoveringIndex(t *testing.T) {
+	t.Parallel()
+	db := scenarioDB(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	counters := func() (indexScans, tableScans int64) {
+		t.Helper()
+		db.Pool.Reset()
+		for {
+			var others int
+			err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+				WHERE datname = current_database() AND pid <> pg_backend_pid()`).Scan(&others)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if others == 0 {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		db.Pool.Reset() // the session that counted: its reads are not of orders
+		err := db.Pool.QueryRow(ctx, `SELECT
+			(SELECT idx_scan FROM pg_stat_user_indexes WHERE indexrelname = 'idx_orders_revenue_by_date'),
+			(SELECT seq_scan FROM pg_stat_user_tables WHERE relname = 'orders')`).Scan(&indexScans, &tableScans)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return indexScans, tableScans
+	}
+	index0, table0 := counters()
+	pool, err := NewPool(db.DSN, DefaultPoolOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := make(chan prometheus.Metric, 8)
+	err = updateOrders(ctx, pool, ch)
+	pool.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ch) != 3 {
+		t.Fatalf("%d metrics, want 3", len(ch))
+	}
+	// A session leaves pg_stat_activity a moment before its counters are
+	// flushed: read until the index scan shows, then once more.
+	index1, table1 := counters()
+	for deadline := time.Now().Add(10 * time.Second); index1 <= index0 && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+		index1, table1 = counters()
+	}
+	time.Sleep(100 * time.Millisecond)
+	index1, table1 = counters()
+	if index1 <= index0 || table1 != table0 {
+		t.Errorf("the orders collector scanned the covering index %d times and orders %d times; want at least once and never",
+			index1-index0, table1-table0)
+	}
+}

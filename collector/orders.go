@@ -25,6 +25,10 @@ var (
 	ordersQuery = queries.Get("orders")
 )
 
+// OrdersSettings are the settings the orders collector runs its query with
+// (SET LOCAL, see updateOrders), for whoever times the query as it runs.
+func OrdersSettings() []string { return []string{"enable_seqscan = off"} }
+
 // updateOrders reports the maintenance guide's order-integrity diagnosis.
 //
 // The query runs with sequential scans off, in a transaction of its own (one
@@ -37,7 +41,7 @@ var (
 func updateOrders(ctx context.Context, db Querier, ch chan<- prometheus.Metric) error {
 	var total, nulls int64
 	var revenue string
-	b, q := LocalBatch([]string{"enable_seqscan = off"}, ordersQuery)
+	b, q := LocalBatch(OrdersSettings(), ordersQuery)
 	q.QueryRow(func(r pgx.Row) error { return r.Scan(&total, &revenue, &nulls) })
 	if err := db.SendBatch(ctx, b).Close(); err != nil {
 		return err

@@ -326,7 +326,7 @@ func aloneQueries() []aloneQuery {
 		case "maintenance":
 			q.args = []any{opts.BackupRetention.Seconds()}
 		case "orders":
-			q.local = []string{"enable_seqscan = off"}
+			q.local = collector.OrdersSettings()
 		}
 		qs = append(qs, q)
 	}
