@@ -21,6 +21,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/campaign-exporter/campaign_exporter/collector"
 	"github.com/campaign-exporter/campaign_exporter/internal/pgtest"
 	"github.com/campaign-exporter/campaign_exporter/queries"
 )
@@ -656,7 +657,9 @@ func TestOrdersQueryReadsTheCoveringIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = tx.Rollback(ctx) }()
-	mustExec(t, tx, `SET LOCAL enable_seqscan = off`)
+	for _, setting := range collector.OrdersSettings() {
+		mustExec(t, tx, `SET LOCAL `+setting)
+	}
 	query := queries.Get("orders")
 	plan := func() string {
 		var lines []string
