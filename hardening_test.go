@@ -68,8 +68,11 @@ CREATE OR REPLACE FUNCTION check_holiday_data_integrity()
 RETURNS TABLE(check_type text, issue_count bigint, description text, sample_dates date[])
 LANGUAGE plpgsql AS $$
 BEGIN
-    -- The only setting this one changes: caught on its own.
+    -- The only setting this one changes: caught on its own. The local
+    -- value hides the change from a read inside this transaction; it
+    -- takes effect at the commit.
     PERFORM set_config('max_parallel_workers_per_gather', '8', false);
+    PERFORM set_config('max_parallel_workers_per_gather', '0', true);
     BEGIN
         INSERT INTO hostile_writes (via) VALUES ('grant');
     EXCEPTION WHEN read_only_sql_transaction THEN NULL;

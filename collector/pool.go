@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -193,16 +194,42 @@ func badDSN(err error) error {
 }
 
 // sessionUnchanged tells whether c's session is as it was when it
-// connected.
-func (p *Pool) sessionUnchanged(c *pgx.Conn) bool {
+// connected: by read, when the batch it came with got that far, else by
+// reading the session now.
+func (p *Pool) sessionUnchanged(c *pgx.Conn, read *sessionRead) bool {
 	want, ok := p.baseline.Load(c)
 	if !ok {
 		return false
+	}
+	if read != nil && read.ok {
+		return read.state == want
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	state, err := readSessionState(ctx, c)
 	return err == nil && state == want
+}
+
+// sessionRead is a reading of sessionStateSQL sent in the same round trip
+// as the statements it vouches for; ok once it has run.
+type sessionRead struct {
+	state sessionState
+	ok    bool
+}
+
+// queueSessionRead appends a read of the session's state to b. Whatever
+// it vouches for must have committed before it (b ends its transaction
+// first): read inside that transaction, a SET LOCAL could show the
+// connection's own value over a session-wide change that takes effect at
+// the commit.
+func queueSessionRead(b *pgx.Batch) *sessionRead {
+	r := &sessionRead{}
+	b.Queue(sessionStateSQL).QueryRow(func(row pgx.Row) error {
+		st := &r.state
+		r.ok = row.Scan(&st[0], &st[1], &st[2], &st[3], &st[4], &st[5]) == nil
+		return nil
+	})
+	return r
 }
 
 // acquire takes a query slot, waiting for one within ctx.
@@ -318,10 +345,11 @@ func (p *Pool) conn(ctx context.Context) (*pgxpool.Conn, error) {
 // put returns c to the pool, closing it first if anything it ran changed
 // its session, and frees the query slot. The check runs before the slot is
 // freed, so the next query finds the connection idle; check is false only
-// after what cannot change a session (a ping).
-func (p *Pool) put(c *pgxpool.Conn, check bool) {
+// after what cannot change a session (a ping). read is the session as the
+// batch c ran read it, or nil.
+func (p *Pool) put(c *pgxpool.Conn, check bool, read *sessionRead) {
 	pc := c.Conn()
-	if check && !pc.IsClosed() && !pc.PgConn().IsBusy() && pc.PgConn().TxStatus() == 'I' && !p.sessionUnchanged(pc) {
+	if check && !pc.IsClosed() && !pc.PgConn().IsBusy() && pc.PgConn().TxStatus() == 'I' && !p.sessionUnchanged(pc, read) {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		_ = pc.Close(ctx)
 		cancel()
@@ -330,48 +358,81 @@ func (p *Pool) put(c *pgxpool.Conn, check bool) {
 	p.release()
 }
 
-// Query runs sql on a connection held until the rows are closed.
+// putAfterBatch returns c after a batch that ended with queueSessionRead.
+// A transaction the batch left open (a statement failed before its
+// COMMIT, so the read never ran) is rolled back first: a query that fails
+// on every scrape then keeps its session instead of costing a new one
+// each time. A connection that cannot be rolled back is closed, never
+// handed on mid-transaction.
+func (p *Pool) putAfterBatch(c *pgxpool.Conn, read *sessionRead) {
+	if pc := c.Conn().PgConn(); !pc.IsClosed() && !pc.IsBusy() && pc.TxStatus() != 'I' {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_, _ = c.Exec(ctx, "ROLLBACK")
+		cancel()
+	}
+	p.put(c, true, read)
+}
+
+// Query runs sql on a connection held until the rows are closed. It is
+// one round trip with the check of the session: BEGIN, sql, COMMIT, then
+// the session's state once sql's transaction has ended. Read in a round
+// trip of its own, the check cost every query a second one.
 func (p *Pool) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
 	c, err := p.conn(ctx)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := c.Query(ctx, sql, args...)
-	if err != nil {
-		p.put(c, true)
-		return nil, err
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	b.Queue(sql, args...)
+	b.Queue("COMMIT")
+	read := queueSessionRead(b)
+	br := c.SendBatch(ctx, b)
+	done := sync.OnceFunc(func() {
+		_ = br.Close()
+		p.putAfterBatch(c, read)
+	})
+	if _, err := br.Exec(); err != nil {
+		done()
+		return nil, batchCause(err)
 	}
-	return &slotRows{Rows: rows, done: sync.OnceFunc(func() { p.put(c, true) })}, nil
+	rows, err := br.Query()
+	if err != nil {
+		done()
+		return nil, batchCause(err)
+	}
+	return &slotRows{Rows: rows, done: done}, nil
 }
 
-// QueryRow runs sql on a connection held until Scan.
+// batchCause is err without pgx's "error preprocessing batch" wrapping (a
+// statement the server could not prepare): the server's own error, as a
+// query on its own reports it.
+func batchCause(err error) error {
+	var pe pgx.ErrPreprocessingBatch
+	if errors.As(err, &pe) && pe.Unwrap() != nil {
+		return pe.Unwrap()
+	}
+	return err
+}
+
+// QueryRow runs sql as Query does, and reads its first row on Scan.
 func (p *Pool) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	c, err := p.conn(ctx)
-	if err != nil {
-		return errRow{err}
-	}
-	return slotRow{row: c.QueryRow(ctx, sql, args...), done: func() { p.put(c, true) }}
+	rows, err := p.Query(ctx, sql, args...)
+	return firstRow{rows: rows, err: err}
 }
 
-// SendBatch runs b's statements in one round trip, on a connection held
-// until the results are closed. A batch that leaves its transaction open
-// (a statement failed before its COMMIT) is rolled back before the
-// connection goes back: a query that fails on every scrape then keeps its
-// session instead of costing a new one each time. A connection that cannot
-// be rolled back is closed, never handed on mid-transaction.
+// SendBatch runs b's statements in one round trip, followed by the check
+// of the session, on a connection held until the results are closed. b
+// must end any transaction it begins (see queueSessionRead).
 func (p *Pool) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
 	c, err := p.conn(ctx)
 	if err != nil {
 		return pgx.FailedBatchResults(b, err)
 	}
-	return &slotBatch{BatchResults: c.SendBatch(ctx, b), done: sync.OnceFunc(func() {
-		if pc := c.Conn().PgConn(); !pc.IsClosed() && !pc.IsBusy() && pc.TxStatus() != 'I' {
-			rctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			_, _ = c.Exec(rctx, "ROLLBACK")
-			cancel()
-		}
-		p.put(c, true)
-	})}
+	// A copy of b's queue, so that the caller's batch stays as it was.
+	checked := &pgx.Batch{QueuedQueries: slices.Clip(b.QueuedQueries)}
+	read := queueSessionRead(checked)
+	return &slotBatch{BatchResults: c.SendBatch(ctx, checked), done: sync.OnceFunc(func() { p.putAfterBatch(c, read) })}
 }
 
 // Ping checks that the database answers.
@@ -380,7 +441,7 @@ func (p *Pool) Ping(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	defer p.put(c, false)
+	defer p.put(c, false, nil)
 	return c.Ping(ctx)
 }
 
@@ -426,19 +487,29 @@ func (r *slotRows) Close() {
 	r.done()
 }
 
-type slotRow struct {
-	row  pgx.Row
-	done func()
+// firstRow is the first row of rows, as pgx's own QueryRow reads it.
+type firstRow struct {
+	rows pgx.Rows
+	err  error
 }
 
-func (r slotRow) Scan(dest ...any) error {
-	defer r.done()
-	return r.row.Scan(dest...)
+func (r firstRow) Scan(dest ...any) error {
+	if r.err != nil {
+		return r.err
+	}
+	defer r.rows.Close()
+	if !r.rows.Next() {
+		if err := r.rows.Err(); err != nil {
+			return err
+		}
+		return pgx.ErrNoRows
+	}
+	if err := r.rows.Scan(dest...); err != nil {
+		return err
+	}
+	r.rows.Close()
+	return r.rows.Err()
 }
-
-type errRow struct{ err error }
-
-func (r errRow) Scan(...any) error { return r.err }
 
 // slotBatch gives its connection back once the results are closed.
 type slotBatch struct {
@@ -448,7 +519,7 @@ type slotBatch struct {
 
 func (b *slotBatch) Close() error {
 	defer b.done()
-	return b.BatchResults.Close()
+	return batchCause(b.BatchResults.Close())
 }
 
 // ConnLimiter bounds the connections that every pool sharing it holds open,

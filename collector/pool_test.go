@@ -154,3 +154,81 @@ func TestPoolBatch(t *testing.T) {
 		})
 	}
 }
+
+// TestSessionCheckRidesWithTheQuery: the check of the session after each
+// query goes in the query's own round trip (Query, QueryRow and a batch
+// alike), in both protocols, and a query that fails keeps its session.
+// The read-only promise itself is TestReadOnlyPromiseSurvivesHostileFunctions
+// (main package).
+func TestSessionCheckRidesWithTheQuery(t *testing.T) {
+	t.Parallel()
+	db := pgtest.NewEmpty(t)
+	for _, simple := range []bool{false, true} {
+		t.Run(fmt.Sprintf("simple protocol %t", simple), func(t *testing.T) {
+			proxy := pgtest.NewProxy(t, db.TargetAddr())
+			pool, err := NewPool(db.DSNVia(proxy.Addr), PoolOptions{MaxConns: 1, StatementTimeout: 5 * time.Second, SimpleProtocol: simple})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer pool.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			const sql = "SELECT pg_backend_pid() WHERE $1::int > 0"
+			var session int32
+			queryRow := func() error {
+				var pid int32
+				if err := pool.QueryRow(ctx, sql, 1).Scan(&pid); err != nil {
+					return err
+				}
+				if session == 0 {
+					session = pid
+				} else if pid != session {
+					t.Errorf("session %d, want the pool's one session %d", pid, session)
+				}
+				return nil
+			}
+			query := func() error {
+				rows, err := pool.Query(ctx, sql, 1)
+				if err != nil {
+					return err
+				}
+				for rows.Next() {
+				}
+				return rows.Err()
+			}
+			batch := func() error {
+				b, _ := LocalBatch([]string{"enable_seqscan = off"}, sql, 1)
+				return pool.SendBatch(ctx, b).Close()
+			}
+			// The first run of each connects, and prepares the statements
+			// in the extended protocol: counted from the second.
+			for _, tc := range []struct {
+				name string
+				run  func() error
+				want int64
+			}{
+				{"QueryRow", queryRow, 1}, {"Query", query, 1}, {"batch", batch, 1},
+			} {
+				if err := tc.run(); err != nil {
+					t.Fatalf("%s: %v", tc.name, err)
+				}
+				before := proxy.Sends()
+				if err := tc.run(); err != nil {
+					t.Fatalf("%s: %v", tc.name, err)
+				}
+				if got := proxy.Sends() - before; got != tc.want {
+					t.Errorf("%s: %d round trips, want %d", tc.name, got, tc.want)
+				}
+			}
+			// A failing query: its transaction is rolled back (GUCs set in
+			// it with it) and the session read on its own, then the same
+			// session serves the next query.
+			if err := pool.QueryRow(ctx, "SELECT 1/$1::int", 0).Scan(new(int)); err == nil || !strings.Contains(err.Error(), "division by zero") {
+				t.Errorf("a failing query: got %v, want division by zero", err)
+			}
+			if err := queryRow(); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}

@@ -3,6 +3,7 @@ package pgtest
 import (
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -17,7 +18,14 @@ type Proxy struct {
 	stalled bool
 	conns   map[net.Conn]struct{}
 	wg      sync.WaitGroup
+
+	sends atomic.Int64 // reads from the clients' side
 }
+
+// Sends counts what the clients have sent so far, one per read of their
+// side: a client that waits for each answer before it sends again sends
+// once per round trip.
+func (p *Proxy) Sends() int64 { return p.sends.Load() }
 
 // NewProxy starts a proxy to the test server's address, listening.
 func NewProxy(tb testing.TB, target string) *Proxy {
@@ -103,20 +111,24 @@ func (p *Proxy) serveLocked(ln net.Listener) {
 			p.conns[c], p.conns[up] = struct{}{}, struct{}{}
 			p.mu.Unlock()
 			p.wg.Add(2)
-			go p.pipe(c, up)
-			go p.pipe(up, c)
+			go p.pipe(c, up, nil)
+			go p.pipe(up, c, &p.sends)
 		}
 	}()
 }
 
-// pipe copies src to dst, holding the bytes while the proxy is stalled.
-func (p *Proxy) pipe(dst, src net.Conn) {
+// pipe copies src to dst, holding the bytes while the proxy is stalled,
+// and counts src's reads in reads when it is not nil.
+func (p *Proxy) pipe(dst, src net.Conn, reads *atomic.Int64) {
 	defer p.wg.Done()
 	defer dst.Close()
 	defer src.Close()
 	buf := make([]byte, 32*1024)
 	for {
 		n, err := src.Read(buf)
+		if n > 0 && reads != nil {
+			reads.Add(1)
+		}
 		for n > 0 && p.isStalled() {
 			if !p.alive(src) {
 				return
