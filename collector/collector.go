@@ -71,9 +71,9 @@ func eachRow(ctx context.Context, db Querier, sql string, args []any, dest []any
 
 // LocalBatch is sql in a read-only transaction of its own, after SET LOCAL
 // of each setting ("enable_seqscan = off"): one round trip, and the
-// settings end with the transaction. Read the result through the returned
-// query's callbacks. The settings are SQL: constants of the caller's, never
-// input.
+// settings end with the transaction. The returned query is sql's, to read
+// its result by a callback. The settings are SQL: constants of the
+// caller's, never input.
 func LocalBatch(settings []string, sql string, args ...any) (*pgx.Batch, *pgx.QueuedQuery) {
 	b := &pgx.Batch{}
 	b.Queue("BEGIN READ ONLY")

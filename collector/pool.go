@@ -373,35 +373,23 @@ func (p *Pool) putAfterBatch(c *pgxpool.Conn, read *sessionRead) {
 	p.put(c, true, read)
 }
 
-// Query runs sql on a connection held until the rows are closed. It is
-// one round trip with the check of the session: BEGIN, sql, COMMIT, then
-// the session's state once sql's transaction has ended. Read in a round
-// trip of its own, the check cost every query a second one.
+// Query runs sql on a connection held until the rows are closed, as a
+// batch (see SendBatch) of its own read-only transaction: one round trip
+// with the check of the session. Read in a round trip of its own, the
+// check cost every query a second one.
 func (p *Pool) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	c, err := p.conn(ctx)
-	if err != nil {
-		return nil, err
-	}
-	b := &pgx.Batch{}
-	b.Queue("BEGIN")
-	b.Queue(sql, args...)
-	b.Queue("COMMIT")
-	read := queueSessionRead(b)
-	br := c.SendBatch(ctx, b)
-	done := sync.OnceFunc(func() {
+	b, _ := LocalBatch(nil, sql, args...)
+	br := p.SendBatch(ctx, b)
+	if _, err := br.Exec(); err != nil { // BEGIN READ ONLY
 		_ = br.Close()
-		p.putAfterBatch(c, read)
-	})
-	if _, err := br.Exec(); err != nil {
-		done()
 		return nil, batchCause(err)
 	}
 	rows, err := br.Query()
 	if err != nil {
-		done()
+		_ = br.Close()
 		return nil, batchCause(err)
 	}
-	return &slotRows{Rows: rows, done: done}, nil
+	return &slotRows{Rows: rows, done: sync.OnceFunc(func() { _ = br.Close() })}, nil
 }
 
 // batchCause is err without pgx's "error preprocessing batch" wrapping (a
