@@ -428,10 +428,10 @@ func benchUncached(b *testing.B, bin, dsn string) {
 	med := func(d []time.Duration) float64 { return ms(percentile(d, 0.5)) }
 	fastest := func(d []time.Duration) float64 { return ms(percentile(d, 0)) }
 	// The goal is on the fastest rounds: the fastest scrape against the
-	// fastest slowest-query-alone. On the measured VM any process, a pure
-	// CPU loop as much as a query, ran about 1.6 times slower for stretches
-	// of seconds to minutes, and not every process at once: a server
-	// session of the exporter's could stay slow for a whole run while the
+	// fastest slowest-query-alone. On the measured VM one CPU at a time ran
+	// any process, a pure CPU loop as much as a query, about 1.6 times
+	// slower for stretches of seconds to minutes: a server session of the
+	// exporter's that stayed on it was slow for as long, while the
 	// benchmark's were fast, or the other way round. Neither the medians
 	// nor each round's own ratio (its scrape over its slowest query alone)
 	// can tell that from the exporter's cost; noise only ever adds time, so
