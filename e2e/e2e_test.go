@@ -312,7 +312,11 @@ func startExporter(t *testing.T, bin string, dbs map[string]*pgtest.DB) string {
 			conns = 2
 		}
 		total += conns
-		fmt.Fprintf(&cfg, "  - name: %s\n    dsn: %q\n    max_connections: %d\n", targetName(fc.name), dbs[fc.name].DSN, conns)
+		dsn := dbs[fc.name].DSN
+		if fc.role != "" {
+			dsn = dbs[fc.name].DSNAs(fc.role)
+		}
+		fmt.Fprintf(&cfg, "  - name: %s\n    dsn: %q\n    max_connections: %d\n", targetName(fc.name), dsn, conns)
 	}
 	path := filepath.Join(dir, "exporter.yml")
 	writeFile(t, path, cfg.String())

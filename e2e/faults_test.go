@@ -64,6 +64,9 @@ type faultCase struct {
 	afterRepair string
 	// maxConnections bounds the exporter's pool for this target (default 2).
 	maxConnections int
+	// role, when set, is the role the exporter connects as (its grants
+	// applied by setup), instead of the admin role.
+	role string
 	// exercise, for a case without a fault, runs procedures that must not
 	// alert at any point.
 	exercise func(t *testing.T, db *pgtest.DB)
@@ -96,6 +99,7 @@ const (
 	procHolidayHow = "### Test the holiday synchronisation (手動測試同步)"
 	procRestore    = "### Restore from a backup (資料還原)"
 	procReindex    = "### Rebuild the indexes (重建索引)"
+	procAccess     = "### Give the exporter its access back (系統停機程序)"
 )
 
 func crit(name string, labels map[string]string) wantAlert {
@@ -242,6 +246,25 @@ var faultCases = []faultCase{
 		inject:     `SELECT campaign_fault_unknown_status()`,
 		want:       []wantAlert{warn("CampaignCheckStatusUnknown", map[string]string{"check": "Legacy Campaign Names", "status": "ERROR", "function": "check_campaign_system_health"})},
 		procedures: []string{procLegacy},
+	},
+	{
+		// A database locked down by hand (CONNECT revoked from PUBLIC)
+		// that forgot the exporter: its sessions are ended and it cannot
+		// connect again, while the database is up for everyone else.
+		name: "exporter_locked_out",
+		role: "campaign_exporter",
+		setup: func(t *testing.T, db *pgtest.DB) {
+			db.ApplyFile(t, "schema/exporter-role.sql")
+		},
+		inject: `DO $$
+BEGIN
+    EXECUTE format('REVOKE CONNECT ON DATABASE %I FROM PUBLIC, campaign_exporter', current_database());
+END
+$$;
+SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+WHERE datname = current_database() AND usename = 'campaign_exporter'`,
+		want:       []wantAlert{crit("CampaignDatabaseDown", nil)},
+		procedures: []string{procAccess},
 	},
 	{
 		name: "cron_refresh_failed",
