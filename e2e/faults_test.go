@@ -267,6 +267,18 @@ WHERE datname = current_database() AND usename = 'campaign_exporter'`,
 		procedures: []string{procAccess},
 	},
 	{
+		// A grant lost (a REVOKE, or the table re-created by hand): only
+		// the maintenance collector reads dim_date_backup.
+		name: "exporter_grant_lost",
+		role: "campaign_exporter",
+		setup: func(t *testing.T, db *pgtest.DB) {
+			db.ApplyFile(t, "schema/exporter-role.sql")
+		},
+		inject:     `REVOKE SELECT ON dim_date_backup FROM campaign_exporter`,
+		want:       []wantAlert{warn("CampaignCollectorFailing", map[string]string{"collector": "maintenance"})},
+		procedures: []string{procAccess},
+	},
+	{
 		name: "cron_refresh_failed",
 		setup: func(t *testing.T, db *pgtest.DB) {
 			db.ApplyFile(t, "testdata/pg_cron_standin.sql")
