@@ -93,7 +93,7 @@ func TestEndToEnd(t *testing.T) {
 	t.Logf("%d databases ready after %s", len(dbs), time.Since(started).Round(time.Second))
 
 	hook := newWebhook(t)
-	expAddr := startExporter(t, expBin, dbs)
+	expAddr, expConfig := startExporter(t, expBin, dbs)
 	amAddr := startAlertmanager(t, amBin, amtoolBin, hook.URL())
 	prom := startPrometheus(t, promBin, expAddr, amAddr)
 
@@ -111,6 +111,10 @@ func TestEndToEnd(t *testing.T) {
 
 	results := make(chan faultResult, len(faultCases))
 	t.Run("faults", func(t *testing.T) {
+		t.Run("config_reload_failed", func(t *testing.T) {
+			t.Parallel()
+			exerciseConfigReload(t, expBin, expAddr, expConfig, hook)
+		})
 		for _, fc := range faultCases {
 			switch {
 			case fc.exercise != nil:
@@ -222,8 +226,14 @@ var receiverFor = map[string]string{"critical": "pager", "warning": "tickets"}
 
 // isNotification matches w's notification for target with status.
 func isNotification(target string, w wantAlert, status string) func(notifiedAlert) bool {
+	return isJobNotification(jobName, target, w, status)
+}
+
+// isJobNotification matches w's notification for job and instance with
+// status.
+func isJobNotification(job, instance string, w wantAlert, status string) func(notifiedAlert) bool {
 	return func(a notifiedAlert) bool {
-		return a.Status == status && a.Labels["job"] == jobName && a.Labels["instance"] == target &&
+		return a.Status == status && a.Labels["job"] == job && a.Labels["instance"] == instance &&
 			w.matches(a.Labels) && a.Receiver == receiverFor[w.severity] &&
 			strings.HasSuffix(a.Annotations["runbook_url"], "/alerts/runbooks.md#"+strings.ToLower(w.name))
 	}
@@ -248,12 +258,16 @@ func checkNothingElse(t *testing.T, prom promAPI, hook *webhook, since time.Time
 	}
 	// Prometheus may hold the expected and the inhibited alerts;
 	// Alertmanager may notify only the expected ones.
+	// The exporter's own job: the reload case's alert.
+	ownAlerts := []wantAlert{reloadFailed}
 	inPrometheus := func(labels map[string]string) bool {
-		return labels["job"] == jobName &&
-			(matchesAny(want[labels["instance"]], labels) || matchesAny(inhibited[labels["instance"]], labels))
+		return labels["job"] == exporterJob && matchesAny(ownAlerts, labels) ||
+			labels["job"] == jobName &&
+				(matchesAny(want[labels["instance"]], labels) || matchesAny(inhibited[labels["instance"]], labels))
 	}
 	notified := func(labels map[string]string) bool {
-		return labels["job"] == jobName && matchesAny(want[labels["instance"]], labels)
+		return labels["job"] == exporterJob && matchesAny(ownAlerts, labels) ||
+			labels["job"] == jobName && matchesAny(want[labels["instance"]], labels)
 	}
 	window := time.Since(since).Truncate(time.Second)
 	res, err := prom.query(fmt.Sprintf(`count_over_time(ALERTS[%ds])`, int(window.Seconds())))
@@ -300,7 +314,7 @@ func checkAlertmanagerConfig(t *testing.T, amtool string) {
 // startExporter runs one exporter in multi-target mode, a target per
 // database named after its case, with the cached collectors refreshed
 // every second, and returns its address.
-func startExporter(t *testing.T, bin string, dbs map[string]*pgtest.DB) string {
+func startExporter(t *testing.T, bin string, dbs map[string]*pgtest.DB) (addr, configFile string) {
 	t.Helper()
 	dir := t.TempDir()
 	var cfg strings.Builder
@@ -320,7 +334,7 @@ func startExporter(t *testing.T, bin string, dbs map[string]*pgtest.DB) string {
 	}
 	path := filepath.Join(dir, "exporter.yml")
 	writeFile(t, path, cfg.String())
-	addr := freeAddr(t)
+	addr = freeAddr(t)
 	// Sized as the README's "Sizing connections" says: every target keeps
 	// its connections, so none has to reconnect on every 2s scrape (the
 	// default bounds would make each scrape close another target's idle
@@ -329,14 +343,14 @@ func startExporter(t *testing.T, bin string, dbs map[string]*pgtest.DB) string {
 	// The default --scrape.timeout-offset (500ms): a scrape that reaches its
 	// deadline still waits for its queries' cancellation on the server, and
 	// must answer before Prometheus's timeout on a loaded machine too.
-	args := []string{"--web.listen-address=" + addr, "--config.file=" + path, "--log.level=info",
+	args := []string{"--web.listen-address=" + addr, "--config.file=" + path, "--log.level=info", "--web.enable-lifecycle",
 		"--db.max-connections-per-host=" + bound, "--db.max-connections-total=" + bound}
 	for _, c := range []string{"attribution", "performance", "orders", "inventory", "campaign_dates"} {
 		args = append(args, "--collector."+c+".min-interval=1s")
 	}
 	p := start(t, "exporter", bin, nil, args...)
 	p.waitReady(t, "http://"+addr+"/")
-	return addr
+	return addr, path
 }
 
 // startAlertmanager runs a single Alertmanager (no clustering) with the

@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -100,6 +101,7 @@ const (
 	procRestore    = "### Restore from a backup (資料還原)"
 	procReindex    = "### Rebuild the indexes (重建索引)"
 	procAccess     = "### Give the exporter its access back (系統停機程序)"
+	procReload     = "### Check and reload the exporter's configuration (檢查錯誤日誌)"
 )
 
 func crit(name string, labels map[string]string) wantAlert {
@@ -345,16 +347,23 @@ func runbookBlock(t *testing.T, heading string) (lang, body string) {
 // both with DATABASE_URL set.
 func runProcedure(t *testing.T, db *pgtest.DB, heading string) {
 	t.Helper()
+	runProcedureEnv(t, heading, db.DSN, "DATABASE_URL="+db.DSN)
+}
+
+// runProcedureEnv runs the procedure under heading with env added to the
+// environment; a SQL block runs in database dsn.
+func runProcedureEnv(t *testing.T, heading, dsn string, env ...string) {
+	t.Helper()
 	lang, body := runbookBlock(t, heading)
 	var cmd *exec.Cmd
 	switch lang {
 	case "sql":
-		cmd = exec.Command("psql", db.DSN, "-X", "-v", "ON_ERROR_STOP=1", "-q", "-f", "-")
+		cmd = exec.Command("psql", dsn, "-X", "-v", "ON_ERROR_STOP=1", "-q", "-f", "-")
 	default:
 		cmd = exec.Command("bash", "-e", "-c", body)
 	}
 	cmd.Dir = pgtest.RepoRoot()
-	cmd.Env = append(os.Environ(), "DATABASE_URL="+db.DSN)
+	cmd.Env = append(os.Environ(), env...)
 	if lang == "sql" {
 		cmd.Stdin = strings.NewReader(body)
 	}
@@ -430,4 +439,43 @@ func exerciseRestore(t *testing.T, db *pgtest.DB) {
 	if len(points) != 2 {
 		t.Errorf("%d restore points kept, want 2", len(points))
 	}
+}
+
+// reloadFailed is the alert of a failed configuration reload, on the
+// exporter's own job.
+var reloadFailed = warn("CampaignExporterConfigReloadFailed", nil)
+
+// exerciseConfigReload: an edit that breaks the exporter's configuration
+// file (a duplicate target name) fails its reload, which pages; once the
+// file is mended, the runbook's procedure checks and reloads it, and the
+// alert resolves. The other cases' targets are served throughout.
+func exerciseConfigReload(t *testing.T, bin, addr, path string, hook *webhook) {
+	good, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, path, string(good)+"  - name: healthy\n    dsn: \"postgres://nobody@127.0.0.1:1/none\"\n")
+	resp, err := http.Post("http://"+addr+"/-/reload", "text/plain", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode == http.StatusOK {
+		t.Fatal("a reload of a file with a duplicate target name answered 200")
+	}
+	injected := time.Now()
+	hook.waitFor(t, alertTimeout, "firing "+reloadFailed.String(), isJobNotification(exporterJob, addr, reloadFailed, "firing"))
+	t.Logf("%s fired %s after the failed reload", reloadFailed, time.Since(injected).Round(100*time.Millisecond))
+
+	writeFile(t, path, string(good))
+	// The procedure calls the exporter by its installed name.
+	dir := t.TempDir()
+	if err := os.Symlink(bin, filepath.Join(dir, "campaign_exporter")); err != nil {
+		t.Fatal(err)
+	}
+	runProcedureEnv(t, procReload, "", "CONFIG_FILE="+path, "EXPORTER_URL=http://"+addr,
+		"PATH="+dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	repaired := time.Now()
+	hook.waitFor(t, alertTimeout, "resolved "+reloadFailed.String(), isJobNotification(exporterJob, addr, reloadFailed, "resolved"))
+	t.Logf("%s resolved %s after the procedure", reloadFailed, time.Since(repaired).Round(100*time.Millisecond))
 }
