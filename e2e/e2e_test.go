@@ -94,13 +94,16 @@ func TestEndToEnd(t *testing.T) {
 
 	hook := newWebhook(t)
 	expAddr, expConfig := startExporter(t, expBin, dbs)
+	// One database served the default way, by an exporter of its own
+	// (DATA_SOURCE_NAME), scraped directly: the exporter_down case.
+	single := newSingleExporter(t, expBin, prepareDB(t, faultCase{name: "single_exporter"}).DSN)
 	amAddr := startAlertmanager(t, amBin, amtoolBin, hook.URL())
-	prom := startPrometheus(t, promBin, expAddr, amAddr)
+	prom := startPrometheus(t, promBin, expAddr, single.addr, amAddr)
 
 	if !t.Run("rules loaded", func(t *testing.T) { checkRules(t, prom) }) {
 		t.FailNow()
 	}
-	if !t.Run("targets up", func(t *testing.T) { checkTargets(t, prom, expAddr, len(faultCases)) }) {
+	if !t.Run("targets up", func(t *testing.T) { checkTargets(t, prom, expAddr, len(faultCases)+1) }) {
 		t.FailNow()
 	}
 	// From here on every database is watched: no alert but the expected
@@ -114,6 +117,10 @@ func TestEndToEnd(t *testing.T) {
 		t.Run("config_reload_failed", func(t *testing.T) {
 			t.Parallel()
 			exerciseConfigReload(t, expBin, expAddr, expConfig, hook)
+		})
+		t.Run("exporter_down", func(t *testing.T) {
+			t.Parallel()
+			exerciseExporterDown(t, single, hook)
 		})
 		for _, fc := range faultCases {
 			switch {
@@ -136,7 +143,7 @@ func TestEndToEnd(t *testing.T) {
 
 	// Late alerts: give every rule a few more evaluations.
 	time.Sleep(3 * alertFor)
-	t.Run("nothing else fired", func(t *testing.T) { checkNothingElse(t, prom, hook, watchFrom) })
+	t.Run("nothing else fired", func(t *testing.T) { checkNothingElse(t, prom, hook, watchFrom, single.addr) })
 	if bad := hook.badRequests(); len(bad) > 0 {
 		t.Errorf("the webhook received invalid notifications:\n%s", strings.Join(bad, "\n"))
 	}
@@ -242,12 +249,13 @@ func isJobNotification(job, instance string, w wantAlert, status string) func(no
 // checkNothingElse: over the whole run, Prometheus never fired an alert
 // that is not one of its database's expected alerts (a pending one that
 // never fired is logged), and Alertmanager notified nothing else.
-func checkNothingElse(t *testing.T, prom promAPI, hook *webhook, since time.Time) {
+func checkNothingElse(t *testing.T, prom promAPI, hook *webhook, since time.Time, singleAddr string) {
 	want, inhibited := map[string][]wantAlert{}, map[string][]wantAlert{}
 	for _, fc := range faultCases {
 		want[targetName(fc.name)] = fc.want
 		inhibited[targetName(fc.name)] = fc.inhibited
 	}
+	want[singleAddr] = []wantAlert{exporterDown}
 	matchesAny := func(ws []wantAlert, labels map[string]string) bool {
 		for _, w := range ws {
 			if w.matches(labels) {
@@ -404,7 +412,7 @@ func startAlertmanager(t *testing.T, bin, amtool, webhookURL string) string {
 // configuration (job campaign probing each target the exporter's /sd
 // lists, job campaign_exporter scraping the exporter itself), evaluating a copy of the shipped rules
 // with short `for:` durations and alerting to Alertmanager.
-func startPrometheus(t *testing.T, bin, exporterAddr, amAddr string) promAPI {
+func startPrometheus(t *testing.T, bin, exporterAddr, singleAddr, amAddr string) promAPI {
 	t.Helper()
 	dir := t.TempDir()
 	rules, err := alerts.ShortenForExcept(alerts.Rules, alertFor, keepFor...)
@@ -430,7 +438,15 @@ scrape_configs:
 %[6]s  - job_name: %[7]q
     static_configs:
       - targets: [%[8]q]
-`, scrapeInterval, evalInterval, rulesFile, amAddr, jobName, probeScrape(exporterAddr, time.Second), exporterJob, exporterAddr)
+  # A single-database exporter, in job campaign too (job names are unique
+  # in a configuration; the label is not).
+  - job_name: campaign_single
+    static_configs:
+      - targets: [%[9]q]
+    relabel_configs:
+      - target_label: job
+        replacement: %[5]q
+`, scrapeInterval, evalInterval, rulesFile, amAddr, jobName, probeScrape(exporterAddr, time.Second), exporterJob, exporterAddr, singleAddr)
 	return startPrometheusWith(t, bin, cfg)
 }
 
