@@ -102,6 +102,7 @@ const (
 	procReindex    = "### Rebuild the indexes (重建索引)"
 	procAccess     = "### Give the exporter its access back (系統停機程序)"
 	procReload     = "### Check and reload the exporter's configuration (檢查錯誤日誌)"
+	procCronActive = "### Re-activate the pg_cron jobs (每週維護)"
 )
 
 func crit(name string, labels map[string]string) wantAlert {
@@ -248,6 +249,28 @@ var faultCases = []faultCase{
 		inject:     `SELECT campaign_fault_unknown_status()`,
 		want:       []wantAlert{warn("CampaignCheckStatusUnknown", map[string]string{"check": "Legacy Campaign Names", "status": "ERROR", "function": "check_campaign_system_health"})},
 		procedures: []string{procLegacy},
+	},
+	{
+		// A weekly pg_cron job switched off by hand and forgotten: its
+		// history moved back 9 days stands in for the wait.
+		name: "cron_job_missed",
+		setup: func(t *testing.T, db *pgtest.DB) {
+			db.ApplyFile(t, "testdata/pg_cron_standin.sql")
+			db.Exec(t, `INSERT INTO cron.job (jobname, schedule, command)
+VALUES ('cleanup-dim-date-backup', '0 3 * * 0', $$DELETE FROM dim_date_backup WHERE created_at < now() - interval '30 days'$$)`)
+			db.Exec(t, `INSERT INTO cron.job_run_details (jobid, status, start_time, end_time)
+SELECT jobid, 'succeeded', now() - interval '2 days', now() - interval '2 days' + interval '1 second'
+FROM cron.job WHERE jobname = 'cleanup-dim-date-backup'`)
+		},
+		inject: `UPDATE cron.job SET active = false WHERE jobname = 'cleanup-dim-date-backup';
+UPDATE cron.job_run_details SET start_time = start_time - interval '9 days', end_time = end_time - interval '9 days'
+WHERE jobid = (SELECT jobid FROM cron.job WHERE jobname = 'cleanup-dim-date-backup')`,
+		want:       []wantAlert{warn("CampaignCronJobMissed", map[string]string{"cron_job": "cleanup-dim-date-backup"})},
+		procedures: []string{procCronActive},
+		// The stand-in has no scheduler: record the run pg_cron would
+		// start, for an active job only.
+		afterRepair: `INSERT INTO cron.job_run_details (jobid, command, status, return_message, start_time, end_time)
+SELECT jobid, command, 'succeeded', 'DELETE 0', now(), now() FROM cron.job WHERE jobname = 'cleanup-dim-date-backup' AND active`,
 	},
 	{
 		// A database locked down by hand (CONNECT revoked from PUBLIC)

@@ -59,3 +59,24 @@ CREATE TABLE IF NOT EXISTS cron.job_run_details (
     start_time     timestamptz,
     end_time       timestamptz
 );
+
+-- cron.alter_job as pg_cron 1.6 declares it: changes the given fields of a
+-- job, leaves the others (NULL) as they are. No scheduler reads them here.
+CREATE OR REPLACE FUNCTION cron.alter_job(job_id bigint, schedule text DEFAULT NULL, command text DEFAULT NULL,
+                                          database text DEFAULT NULL, username text DEFAULT NULL, active boolean DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+BEGIN
+    UPDATE cron.job j
+    SET schedule = coalesce(alter_job.schedule, j.schedule),
+        command  = coalesce(alter_job.command, j.command),
+        database = coalesce(alter_job.database, j.database),
+        username = coalesce(alter_job.username, j.username),
+        active   = coalesce(alter_job.active, j.active)
+    WHERE j.jobid = alter_job.job_id;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'Job % does not exist or you don''t own it', job_id;
+    END IF;
+END
+$$;
