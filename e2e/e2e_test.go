@@ -353,12 +353,20 @@ func startExporter(t *testing.T, bin string, dbs map[string]*pgtest.DB) (addr, c
 	// must answer before Prometheus's timeout on a loaded machine too.
 	args := []string{"--web.listen-address=" + addr, "--config.file=" + path, "--log.level=info", "--web.enable-lifecycle",
 		"--db.max-connections-per-host=" + bound, "--db.max-connections-total=" + bound}
+	p := start(t, "exporter", bin, nil, append(args, cachedEvery1s()...)...)
+	p.waitReady(t, "http://"+addr+"/")
+	return addr, path
+}
+
+// cachedEvery1s are the flags that run the collectors cached by default
+// (min intervals of minutes) at most every second, so that faults show
+// within seconds.
+func cachedEvery1s() []string {
+	var args []string
 	for _, c := range []string{"attribution", "performance", "orders", "inventory", "campaign_dates"} {
 		args = append(args, "--collector."+c+".min-interval=1s")
 	}
-	p := start(t, "exporter", bin, nil, args...)
-	p.waitReady(t, "http://"+addr+"/")
-	return addr, path
+	return args
 }
 
 // startAlertmanager runs a single Alertmanager (no clustering) with the

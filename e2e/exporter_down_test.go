@@ -48,10 +48,7 @@ func newSingleExporter(t *testing.T, bin, dsn string) *singleExporter {
 
 // start runs the exporter and waits until it answers.
 func (s *singleExporter) start() error {
-	args := []string{"--web.listen-address=" + s.addr, "--log.level=info"}
-	for _, c := range []string{"attribution", "performance", "orders", "inventory", "campaign_dates"} {
-		args = append(args, "--collector."+c+".min-interval=1s")
-	}
+	args := append([]string{"--web.listen-address=" + s.addr, "--log.level=info"}, cachedEvery1s()...)
 	cmd := exec.Command(s.bin, args...)
 	cmd.Env = append(os.Environ(), "DATA_SOURCE_NAME="+s.dsn)
 	cmd.SysProcAttr = sysProcAttr()
