@@ -143,7 +143,11 @@ func TestEndToEnd(t *testing.T) {
 
 	// Late alerts: give every rule a few more evaluations.
 	time.Sleep(3 * alertFor)
-	t.Run("nothing else fired", func(t *testing.T) { checkNothingElse(t, prom, hook, watchFrom, single.addr) })
+	others := map[scrapeTarget][]wantAlert{
+		{exporterJob, expAddr}: {reloadFailed},
+		{jobName, single.addr}: {exporterDown},
+	}
+	t.Run("nothing else fired", func(t *testing.T) { checkNothingElse(t, prom, hook, watchFrom, others) })
 	if bad := hook.badRequests(); len(bad) > 0 {
 		t.Errorf("the webhook received invalid notifications:\n%s", strings.Join(bad, "\n"))
 	}
@@ -246,16 +250,23 @@ func isJobNotification(job, instance string, w wantAlert, status string) func(no
 	}
 }
 
+// scrapeTarget is a job and instance, as the alerts' labels name them.
+type scrapeTarget struct{ job, instance string }
+
 // checkNothingElse: over the whole run, Prometheus never fired an alert
-// that is not one of its database's expected alerts (a pending one that
-// never fired is logged), and Alertmanager notified nothing else.
-func checkNothingElse(t *testing.T, prom promAPI, hook *webhook, since time.Time, singleAddr string) {
-	want, inhibited := map[string][]wantAlert{}, map[string][]wantAlert{}
+// that is not one of its target's expected alerts (a pending one that
+// never fired is logged), and Alertmanager notified nothing else. The fault
+// cases' databases expect theirs; others holds the expected alerts of
+// targets that are no fault case's database.
+func checkNothingElse(t *testing.T, prom promAPI, hook *webhook, since time.Time, others map[scrapeTarget][]wantAlert) {
+	want, inhibited := map[scrapeTarget][]wantAlert{}, map[scrapeTarget][]wantAlert{}
 	for _, fc := range faultCases {
-		want[targetName(fc.name)] = fc.want
-		inhibited[targetName(fc.name)] = fc.inhibited
+		k := scrapeTarget{jobName, targetName(fc.name)}
+		want[k], inhibited[k] = fc.want, fc.inhibited
 	}
-	want[singleAddr] = []wantAlert{exporterDown}
+	for k, ws := range others {
+		want[k] = append(want[k], ws...)
+	}
 	matchesAny := func(ws []wantAlert, labels map[string]string) bool {
 		for _, w := range ws {
 			if w.matches(labels) {
@@ -266,16 +277,12 @@ func checkNothingElse(t *testing.T, prom promAPI, hook *webhook, since time.Time
 	}
 	// Prometheus may hold the expected and the inhibited alerts;
 	// Alertmanager may notify only the expected ones.
-	// The exporter's own job: the reload case's alert.
-	ownAlerts := []wantAlert{reloadFailed}
 	inPrometheus := func(labels map[string]string) bool {
-		return labels["job"] == exporterJob && matchesAny(ownAlerts, labels) ||
-			labels["job"] == jobName &&
-				(matchesAny(want[labels["instance"]], labels) || matchesAny(inhibited[labels["instance"]], labels))
+		k := scrapeTarget{labels["job"], labels["instance"]}
+		return matchesAny(want[k], labels) || matchesAny(inhibited[k], labels)
 	}
 	notified := func(labels map[string]string) bool {
-		return labels["job"] == exporterJob && matchesAny(ownAlerts, labels) ||
-			labels["job"] == jobName && matchesAny(want[labels["instance"]], labels)
+		return matchesAny(want[scrapeTarget{labels["job"], labels["instance"]}], labels)
 	}
 	window := time.Since(since).Truncate(time.Second)
 	res, err := prom.query(fmt.Sprintf(`count_over_time(ALERTS[%ds])`, int(window.Seconds())))
